@@ -1,0 +1,114 @@
+"""Notebook plumbing: build cells in the course's house style, strip outputs, sync links.
+
+Used by the notebook authoring scripts and by tests; a learner never needs it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+
+from course import meta
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+SETUP_MARK = "# Setup:"
+_BADGE_RE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)")
+_PIP_RE = re.compile(r'%pip install -q "[^"]*"')
+
+
+def md(text: str):
+    return nbformat.v4.new_markdown_cell(text.strip("\n"))
+
+
+def code(text: str):
+    return nbformat.v4.new_code_cell(text.strip("\n"))
+
+
+def header(path: str, title: str, goals: list[str], minutes: int) -> list:
+    """Title, learning goals, badge and time: the first cell of every notebook."""
+    lines = [f"# {title}", "", meta.colab_badge(f"notebooks/{path}"), "",
+             f"*About {minutes} minutes.* **What you'll learn:**", ""]
+    lines += [f"- {g}" for g in goals]
+    return [md("\n".join(lines))]
+
+
+def setup_cell() -> object:
+    """Colab installs the course package; elsewhere the cell only imports it."""
+    return code(f'''
+{SETUP_MARK} on Colab this installs the course package (about a minute); elsewhere it does nothing.
+import sys
+if "google.colab" in sys.modules:
+    %pip install -q "{meta.pip_spec()}"
+import course
+P = course.profile()  # every size knob in this notebook comes from P
+course.setup_plotting()
+print(course.banner(P))
+''')
+
+
+def write(path: Path, cells: list, gpu: bool = False) -> None:
+    """Write a stripped notebook with the course's kernelspec (and Colab GPU hint if asked)."""
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata = {
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"},
+    }
+    if gpu:
+        nb.metadata["accelerator"] = "GPU"
+        nb.metadata["colab"] = {"gpuType": "T4", "provenance": []}
+    strip(nb)
+    nbformat.write(nb, path)
+
+
+def strip(nb) -> bool:
+    """Remove outputs, execution counts and per-user metadata in place; True if anything changed."""
+    changed = False
+    for cell in nb.cells:
+        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count") is not None):
+            cell.outputs, cell.execution_count = [], None
+            changed = True
+        for key in ("execution", "collapsed", "scrolled", "ExecuteTime", "colab", "outputId", "id"):
+            if key in cell.get("metadata", {}):
+                del cell.metadata[key]
+                changed = True
+    for key in ("widgets", "vscode"):
+        if key in nb.metadata:
+            del nb.metadata[key]
+            changed = True
+    return changed
+
+
+def dirty_reasons(path: Path) -> list[str]:
+    """Why a committed notebook is not clean (empty list if it is)."""
+    nb = nbformat.read(path, as_version=4)
+    out = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and cell.get("outputs"):
+            out.append(f"cell {i} has outputs")
+        if cell.cell_type == "code" and cell.get("execution_count") is not None:
+            out.append(f"cell {i} has an execution count")
+    if "widgets" in nb.metadata:
+        out.append("notebook metadata holds widget state")
+    return out
+
+
+def sync_links(nb_path: Path) -> bool:
+    """Rewrite the Colab badge and pip line of one notebook from course.meta; True if changed."""
+    nb = nbformat.read(nb_path, as_version=4)
+    rel = f"notebooks/{nb_path.name}"
+    changed = False
+    for cell in nb.cells:
+        new = _BADGE_RE.sub(lambda _: meta.colab_badge(rel), cell.source)
+        new = _PIP_RE.sub(lambda _: f'%pip install -q "{meta.pip_spec()}"', new)
+        if new != cell.source:
+            cell.source, changed = new, True
+    if changed:
+        nbformat.write(nb, nb_path)
+    return changed
+
+
+def notebooks() -> list[Path]:
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
