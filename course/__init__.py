@@ -8,11 +8,12 @@
 Heavy libraries (torch, sentence-transformers, datasets) load on first use, not on import.
 """
 
+from course import viz
 from course.datasets import DataError, load_corpus, load_nli, load_sts
 from course.env import (
     Profile,
-    banner,
     artifacts_dir,
+    banner,
     device,
     in_colab,
     is_online,
@@ -25,5 +26,5 @@ from course.models import DEFAULT_MODEL, ModelUnavailableError, load_embedder
 __all__ = [
     "DEFAULT_MODEL", "DataError", "artifacts_dir", "ModelUnavailableError", "Profile", "banner", "device",
     "in_colab", "is_online", "load_corpus", "load_embedder", "load_nli", "load_sts",
-    "profile", "seed_everything", "setup_plotting",
+    "profile", "seed_everything", "setup_plotting", "viz",
 ]

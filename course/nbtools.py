@@ -112,3 +112,31 @@ def sync_links(nb_path: Path) -> bool:
 
 def notebooks() -> list[Path]:
     return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+MAP_START, MAP_END = "<!-- course-map:start -->", "<!-- course-map:end -->"
+_MINUTES_RE = re.compile(r"\*About (\d+) minutes\.\*")
+
+
+def course_map() -> str:
+    """The README's course map, one row per notebook, generated from the notebooks' first cells."""
+    rows = ["| # | notebook | first goal | time | open |", "|---|---|---|---|---|"]
+    for path in notebooks():
+        first = nbformat.read(path, as_version=4).cells[0].source
+        title = first.splitlines()[0].lstrip("# ").split("·", 1)[-1].strip()
+        goal = next((ln[2:] for ln in first.splitlines() if ln.startswith("- ")), "")
+        minutes = _MINUTES_RE.search(first)
+        rows.append(f"| {path.name[:2]} | [{title}](notebooks/{path.name}) | {goal} | "
+                    f"{minutes.group(1) + ' min' if minutes else '?'} | "
+                    f"{meta.colab_badge(f'notebooks/{path.name}')} |")
+    return "\n".join(rows)
+
+
+def sync_readme(readme: Path = ROOT / "README.md") -> bool:
+    """Regenerate the course map between the README's markers; True if it changed."""
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.index(MAP_START) + len(MAP_START), text.index(MAP_END)
+    new = text[:start] + "\n" + course_map() + "\n" + text[end:]
+    if new != text:
+        readme.write_text(new, encoding="utf-8")
+    return new != text

@@ -1,0 +1,35 @@
+# The course's commands. On a fresh machine: `make course` (run every notebook) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup course lab test lint bench clean
+
+setup: $(STAMP)  ## create .venv with the exact pins of requirements.txt (CPU torch)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m course doctor
+	touch $(STAMP)
+
+course: setup  ## execute every notebook headless (default profile) into build/ with HTML pages
+	$(PY) -m course run
+
+lab: setup  ## open the notebooks in JupyterLab
+	$(VENV)/bin/jupyter lab notebooks/
+
+lint: setup
+	$(VENV)/bin/ruff check course tests benchmarks
+
+test: setup lint  ## unit and data tests, then every notebook under nbval in the smoke profile
+	COURSE_PROFILE=smoke $(PY) -m pytest --nbval-lax --nbval-current-env
+
+bench: setup  ## notebook timings in the smoke and cpu profiles, as JSON
+	$(PY) benchmarks/notebooks.py --profile smoke cpu
+
+clean:
+	rm -rf build artifacts .pytest_cache .ruff_cache

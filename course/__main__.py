@@ -1,0 +1,101 @@
+"""Command line: `python -m course <command>`.
+
+  doctor      check the install: versions, device, online/offline, packaged model, data
+  run         execute every notebook headless into build/ (the course's main job)
+  strip       strip outputs from notebooks (before committing)
+  sync-links  rewrite Colab badges / install lines from course/meta.py
+  train       fine-tune an embedding model (see notebook 06; works under accelerate launch)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+def doctor() -> int:
+    """Print what the course will use here; exit 1 if something a notebook needs is broken."""
+    import course
+
+    t0 = time.perf_counter()
+    print(course.banner())
+    print(f"  profile and network decided in {time.perf_counter() - t0:.2f} s")
+    model = course.load_embedder()
+    vec = model.encode(["A zebra is a horse in pyjamas."])
+    print(f"  model {course.DEFAULT_MODEL}: embedding {vec.shape[1]} dims, loaded and used "
+          f"in {time.perf_counter() - t0:.1f} s")
+    for name, load in (("corpus", course.load_corpus), ("nli", lambda: course.load_nli(split=None)),
+                       ("sts", lambda: course.load_sts(split=None))):
+        print(f"  data {name}: {len(load())} rows")
+    print("doctor: all good")
+    return 0
+
+
+def run(argv: list[str]) -> int:
+    from course.env import profile_name
+    from course.nbtools import ROOT
+    from course.runner import run_all
+
+    ap = argparse.ArgumentParser(prog="python -m course run", description=run.__doc__)
+    ap.add_argument("notebooks", nargs="*", help="substrings of notebook names (default: all)")
+    ap.add_argument("--profile", choices=["smoke", "cpu", "gpu"], default=None,
+                    help="default: COURSE_PROFILE, else gpu with CUDA, else cpu")
+    ap.add_argument("--out", default=str(ROOT / "build"))
+    args = ap.parse_args(argv)
+    prof = args.profile or profile_name()
+    t0 = time.perf_counter()
+    results = run_all(prof, args.notebooks, out_dir=__import__("pathlib").Path(args.out))
+    failed = [r for r in results if not r.ok]
+    print(f"\n{len(results) - len(failed)} of {len(results)} notebooks ran in profile {prof} "
+          f"in {time.perf_counter() - t0:.0f} s; executed copies and HTML pages in {args.out}/")
+    return 1 if failed else 0
+
+
+def strip(argv: list[str]) -> int:
+    import nbformat
+
+    from course.nbtools import notebooks
+    from course.nbtools import strip as strip_nb
+
+    for path in [__import__("pathlib").Path(p) for p in argv] or notebooks():
+        nb = nbformat.read(path, as_version=4)
+        if strip_nb(nb):
+            nbformat.write(nb, path)
+            print(f"stripped {path}")
+    return 0
+
+
+def sync_links() -> int:
+    from course.nbtools import notebooks, sync_readme
+    from course.nbtools import sync_links as sync
+
+    for path in notebooks():
+        if sync(path):
+            print(f"updated links in {path}")
+    if sync_readme():
+        print("updated the course map in README.md")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    cmd, rest = (argv[0], argv[1:]) if argv else ("help", [])
+    if cmd == "doctor":
+        return doctor()
+    if cmd == "run":
+        return run(rest)
+    if cmd == "strip":
+        return strip(rest)
+    if cmd == "sync-links":
+        return sync_links()
+    if cmd == "train":
+        from course.training import cli
+
+        return cli(rest)
+    print(__doc__)
+    return 0 if cmd in ("help", "-h", "--help") else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Execute notebooks headless (the course's main job and the notebook benchmark).
+
+Each notebook runs in a fresh kernel with cwd = notebooks/, in the profile asked for; the
+executed copy and an HTML page go to build/ and the originals are never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from course.nbtools import ROOT, notebooks
+
+
+@dataclass
+class RunResult:
+    notebook: str
+    ok: bool
+    seconds: float
+    peak_rss_mb: float
+    error: str = ""
+
+
+class _PeakRSS:
+    """Poll the RSS of this process's children (the kernel and what it spawns)."""
+
+    def __init__(self, interval: float = 0.2):
+        import psutil
+
+        self.me, self.peak, self.interval = psutil.Process(), 0, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psutil
+
+        while not self._stop.is_set():
+            total = 0
+            for child in self.me.children(recursive=True):
+                try:
+                    total += child.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def execute(path: Path, profile: str, out_dir: Path | None, timeout: int = 1800) -> RunResult:
+    """Run one notebook top to bottom in `profile`; write .ipynb and .html to out_dir if given."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = nbformat.read(path, as_version=4)
+    os.environ["COURSE_PROFILE"] = profile  # the kernel inherits it
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    start, error = time.perf_counter(), ""
+    with _PeakRSS() as rss:
+        try:
+            client.execute()
+        except CellExecutionError as err:
+            error = str(err).strip().splitlines()[-1][:300] if str(err).strip() else repr(err)
+    result = RunResult(path.name, not error, round(time.perf_counter() - start, 1),
+                       round(rss.peak / 2**20, 1), error)
+    if out_dir is not None:
+        _save(nb, path, out_dir)
+    return result
+
+
+def _save(nb, path: Path, out_dir: Path) -> None:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, out_dir / path.name)
+    html, _ = HTMLExporter().from_notebook_node(nb)
+    (out_dir / path.with_suffix(".html").name).write_text(html, encoding="utf-8")
+
+
+def run_all(profile: str, names: list[str] | None = None, out_dir: Path | None = ROOT / "build",
+            echo=print) -> list[RunResult]:
+    """Execute the selected notebooks (all by default) in order; print one line each."""
+    chosen = [p for p in notebooks() if not names or any(n in p.name for n in names)]
+    if not chosen:
+        raise SystemExit(f"No notebook matches {names}; notebooks are {[p.name for p in notebooks()]}")
+    results = []
+    for path in chosen:
+        echo(f"running {path.name} (profile={profile}) ...", flush=True)
+        res = execute(path, profile, out_dir)
+        mark = "ok " if res.ok else "FAILED"
+        echo(f"  {mark} {res.seconds:7.1f} s  peak {res.peak_rss_mb:7.0f} MB  {res.error}", flush=True)
+        results.append(res)
+    return results
