@@ -1,0 +1,577 @@
+"""Fine-tuning an embedding model: presets, data, losses, the training run, before/after
+evaluation, plots and the `python -m course train` command line.
+
+One code path serves the notebook (step by step) and the command line (`cli`), which also
+runs under `accelerate launch` on several GPUs: the Hugging Face Trainer underneath picks up
+the processes that accelerate starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from course.datasets import HUB_NLI, HUB_STS, DataError, _hub, load_nli, load_sts
+from course.env import PROFILES, Profile, artifacts_dir, is_online, profile, seed_everything
+from course.models import DEFAULT_MODEL, load_embedder, packaged_model_path
+from course.triplets import default_triplets_path, load_triplets, mine_triplets
+from course.viz import PALETTE, style
+
+MODEL_NAME = "minilm-course-nli"
+PLAIN_BERT = "bert-base-uncased"
+LOSSES = {
+    "mnrl": "MNRL, contradiction as hard negative",
+    "mnrl-inbatch": "MNRL, in-batch negatives only",
+    "cached-mnrl": "Cached MNRL (large batches on small GPUs)",
+    "cosine": "CosineSimilarityLoss (entailment 1, contradiction 0)",
+    "softmax": "SoftmaxLoss (classify entailment vs contradiction)",
+}
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+DATA_SOURCES = ("course", "all-nli")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every knob of one fine-tuning run; `preset()` fills it per profile."""
+
+    model: str = DEFAULT_MODEL
+    loss: str = "mnrl"
+    data: str = "course"  # course triplets, or "all-nli" (hub triplets, online)
+    train_rows: int | None = None  # cap on training triplets (None: all)
+    heldout_rows: int | None = None  # cap on held-out triplets
+    sts_rows: int | None = None  # cap on STS test pairs
+    epochs: float = 1.0
+    max_steps: int = -1  # > 0 overrides epochs
+    batch_size: int | None = 16  # None: chosen from free GPU memory
+    learning_rate: float = 5e-5
+    warmup_ratio: float = 0.1
+    max_seq_length: int | None = None
+    precision: str = "auto"  # auto: bf16 on Ampere+, fp16 on older GPUs, fp32 on CPU
+    seed: int = 0
+    logging_steps: int = 1
+    mini_batch_size: int = 32  # for cached-mnrl only
+
+    @property
+    def length(self) -> str:
+        """How long the run is, in words: '2 steps' or '1 epoch(s)'."""
+        return f"{self.max_steps} steps" if self.max_steps > 0 else f"{self.epochs:g} epoch(s)"
+
+
+@dataclass(frozen=True)
+class ComparePreset:
+    """The loss comparison: which losses, which seeds, and the (smaller) run for each."""
+
+    losses: tuple[str, ...]
+    seeds: tuple[int, ...]
+    overrides: Mapping[str, object] = field(default_factory=dict)
+
+
+PRESETS: dict[str, TrainConfig] = {
+    "smoke": TrainConfig(train_rows=24, heldout_rows=16, sts_rows=32, max_steps=2, batch_size=8),
+    "cpu": TrainConfig(epochs=2, batch_size=32, learning_rate=1e-4),
+    "gpu": TrainConfig(model=PLAIN_BERT, data="all-nli", train_rows=30_000, heldout_rows=2_000,
+                       epochs=1, batch_size=None, learning_rate=5e-5, max_seq_length=64,
+                       logging_steps=25),
+}
+COMPARE: dict[str, ComparePreset] = {
+    "smoke": ComparePreset(("mnrl", "mnrl-inbatch"), (0,), {"max_steps": 1}),
+    "cpu": ComparePreset(("mnrl", "mnrl-inbatch", "cosine"), (0, 1, 2), {"epochs": 1}),
+    "gpu": ComparePreset(("mnrl", "mnrl-inbatch", "cosine"), (0, 1, 2),
+                         {"model": DEFAULT_MODEL, "train_rows": 10_000, "logging_steps": 10}),
+}
+
+
+# ---------------------------------------------------------------- presets and devices
+
+def preset(p: Profile | str | None = None, **overrides) -> TrainConfig:
+    """The training preset of a profile, with any field overridden by keyword.
+
+    Offline, a preset that needs the hub (plain BERT, all-nli) falls back to the packaged
+    MiniLM and the course triplets, so the gpu profile still runs without a network.
+    """
+    name = p if isinstance(p, str) else (p or profile()).name
+    if name not in PRESETS:
+        raise ValueError(f"Unknown profile {name!r}; use one of {', '.join(PROFILES)}.")
+    unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(TrainConfig)})
+    if unknown:
+        raise ValueError(f"TrainConfig has no field(s) {unknown}; the fields are "
+                         f"{[f.name for f in dataclasses.fields(TrainConfig)]}.")
+    cfg = dataclasses.replace(PRESETS[name], **overrides)
+    online = p.online if isinstance(p, Profile) else is_online()
+    if not online and cfg.data == "all-nli":
+        cfg = dataclasses.replace(cfg, data="course", train_rows=None, heldout_rows=None,
+                                  logging_steps=1)
+    if not online and cfg.model == PLAIN_BERT:
+        cfg = dataclasses.replace(cfg, model=DEFAULT_MODEL)
+    return validate(cfg)
+
+
+def validate(cfg: TrainConfig) -> TrainConfig:
+    """Check a config's choices and return it; a wrong value gets one sentence with the fix."""
+    checks = [(cfg.loss in LOSSES, f"loss={cfg.loss!r}: use one of {sorted(LOSSES)}"),
+              (cfg.precision in PRECISIONS, f"precision={cfg.precision!r}: use one of {PRECISIONS}"),
+              (cfg.data in DATA_SOURCES, f"data={cfg.data!r}: use one of {DATA_SOURCES}"),
+              (cfg.batch_size is None or cfg.batch_size >= 2,
+               f"batch_size={cfg.batch_size}: MNRL needs at least 2 triplets per batch"),
+              (cfg.epochs > 0 or cfg.max_steps > 0, "set epochs > 0 or max_steps > 0"),
+              (cfg.learning_rate > 0, f"learning_rate={cfg.learning_rate} must be positive")]
+    for ok, message in checks:
+        if not ok:
+            raise ValueError(f"Bad training config: {message}.")
+    return cfg
+
+
+def compare_configs(p: Profile | str | None = None) -> list[TrainConfig]:
+    """One config per (loss, seed) of the profile's loss comparison, smaller than the main run."""
+    name = p if isinstance(p, str) else (p or profile()).name
+    spec = COMPARE[name]
+    base = preset(p, **spec.overrides)
+    return [dataclasses.replace(base, loss=loss, seed=seed)
+            for loss in spec.losses for seed in spec.seeds]
+
+
+def gpu_name() -> str | None:
+    """The CUDA GPU's name (e.g. 'Tesla T4'), or None without one."""
+    import torch
+
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+
+
+def batch_size_for(free_gib: float, model: str = PLAIN_BERT, max_seq_length: int = 128) -> int:
+    """A power-of-two training batch (triplets) that fits `free_gib` of GPU memory.
+
+    Rule of thumb for fp16 training: bert-base needs about 0.2 GiB of activations per triplet
+    at 128 tokens, proportionally less for shorter sequences; MiniLM about half of that.
+    """
+    per_triplet = (0.1 if "MiniLM" in model else 0.2) * max_seq_length / 128
+    size = 8
+    while (size * 2) * per_triplet <= free_gib * 0.7 and size < 512:
+        size *= 2
+    return size
+
+
+def auto_batch_size(cfg: TrainConfig) -> int:
+    """cfg.batch_size, or on CUDA one chosen from the free memory (16 on CPU)."""
+    if cfg.batch_size:
+        return cfg.batch_size
+    import torch
+
+    if not torch.cuda.is_available():
+        return 16
+    free, _ = torch.cuda.mem_get_info()
+    return batch_size_for(free / 2**30, cfg.model, cfg.max_seq_length or 128)
+
+
+def precision_flags(precision: str = "auto", cuda: bool | None = None,
+                    capability: tuple[int, int] | None = None) -> dict[str, bool]:
+    """fp16/bf16 flags for the Trainer: auto means bf16 on Ampere or newer, fp16 on older GPUs
+    (a T4 is 7.5), fp32 on CPU."""
+    if cuda is None or capability is None:
+        import torch
+
+        cuda = torch.cuda.is_available() if cuda is None else cuda
+        if cuda and capability is None:
+            capability = torch.cuda.get_device_capability(0)
+    if precision == "auto":
+        precision = "fp32" if not cuda else ("bf16" if capability >= (8, 0) else "fp16")
+    if precision == "fp16" and not cuda:
+        raise ValueError("precision='fp16' needs a CUDA GPU; use 'fp32' (or 'bf16') on CPU.")
+    return {"fp16": precision == "fp16", "bf16": precision == "bf16"}
+
+
+def oom_advice(cfg: TrainConfig, batch_size: int) -> str:
+    """What to change after CUDA ran out of memory, in one paragraph."""
+    smaller = max(2, batch_size // 2)
+    return (f"CUDA ran out of memory at batch size {batch_size} (model {cfg.model}, "
+            f"max_seq_length {cfg.max_seq_length}). Either halve the batch: "
+            f"cfg = tr.preset(P, batch_size={smaller}), or keep the large batch that MNRL "
+            f"benefits from and trade time for memory: cfg = tr.preset(P, loss='cached-mnrl', "
+            f"batch_size={batch_size}, mini_batch_size=16). Then restart the runtime "
+            "(Runtime > Restart session) to free the GPU and run again.")
+
+
+# ---------------------------------------------------------------- data
+
+def training_triplets(cfg: TrainConfig):
+    """(Dataset(anchor, positive, negative), where it came from) for training.
+
+    Course data: the triplets notebook 05 saved, else mined here from the NLI train split.
+    all-nli: the hub's triplet subset (train split), capped at cfg.train_rows.
+    """
+    if cfg.data == "all-nli":
+        ds = _hub(HUB_NLI, "triplet", "train", cfg.train_rows)
+        return ds, f"{HUB_NLI} (triplet, train[:{cfg.train_rows}])"
+    path = default_triplets_path()
+    if path.is_file():
+        ds, source = load_triplets(path), f"notebook 05's triplets ({path})"
+    else:
+        ds, source = mine_triplets(load_nli(split="train"))[0], "course NLI train split, mined here"
+    return _cap(ds, cfg.train_rows, cfg.seed), source
+
+
+def heldout_triplets(cfg: TrainConfig):
+    """Held-out triplets: premises never seen in training (course test split, or all-nli test)."""
+    if cfg.data == "all-nli":
+        return _hub(HUB_NLI, "triplet", "test", cfg.heldout_rows)
+    return _cap(mine_triplets(load_nli(split="test"))[0], cfg.heldout_rows, 0)
+
+
+def sts_pairs(cfg: TrainConfig, online: bool | None = None):
+    """STS test pairs for the Spearman check: the hub's stsb test online, the course's offline."""
+    online = is_online() if online is None else online
+    return load_sts(source=HUB_STS if online else "course", split="test", limit=cfg.sts_rows)
+
+
+def _cap(ds, rows: int | None, seed: int):
+    return ds if rows is None or rows >= len(ds) else ds.shuffle(seed=seed).select(range(rows))
+
+
+def loss_data(triplets, loss: str):
+    """The training columns a loss expects, built from (anchor, positive, negative) triplets."""
+    missing = [c for c in ("anchor", "positive", "negative") if c not in triplets.column_names]
+    if missing:
+        raise DataError(f"Training data lacks columns {missing} (it has {triplets.column_names}); "
+                        "pass triplets from mine_triplets or load_triplets.")
+    if loss in ("mnrl", "cached-mnrl"):
+        return triplets.select_columns(["anchor", "positive", "negative"])
+    if loss == "mnrl-inbatch":
+        return triplets.select_columns(["anchor", "positive"])
+    if loss not in ("cosine", "softmax"):
+        raise ValueError(f"Unknown loss {loss!r}; use one of {sorted(LOSSES)}.")
+    from datasets import Dataset
+
+    pos_label, neg_label = (1.0, 0.0) if loss == "cosine" else (0, 1)
+    rows = []
+    for r in triplets:  # interleaved so every batch holds both kinds of pair
+        rows.append({"sentence1": r["anchor"], "sentence2": r["positive"], "label": pos_label})
+        rows.append({"sentence1": r["anchor"], "sentence2": r["negative"], "label": neg_label})
+    return Dataset.from_list(rows)
+
+
+def make_loss(name: str, model, distributed: bool = False, mini_batch_size: int = 32):
+    """The sentence-transformers loss object for a LOSSES key."""
+    from sentence_transformers.sentence_transformer import losses
+
+    if name in ("mnrl", "mnrl-inbatch"):
+        return losses.MultipleNegativesRankingLoss(model, gather_across_devices=distributed)
+    if name == "cached-mnrl":
+        return losses.CachedMultipleNegativesRankingLoss(model, mini_batch_size=mini_batch_size,
+                                                         gather_across_devices=distributed)
+    if name == "cosine":
+        return losses.CosineSimilarityLoss(model)
+    if name == "softmax":
+        return losses.SoftmaxLoss(model, embedding_dimension=model.get_embedding_dimension(),
+                                  num_labels=2)
+    raise ValueError(f"Unknown loss {name!r}; use one of {sorted(LOSSES)}.")
+
+
+# ---------------------------------------------------------------- evaluation
+
+def evaluators(heldout, sts):
+    """The two yardsticks used before and after: held-out triplet accuracy and STS Spearman."""
+    from sentence_transformers.sentence_transformer.evaluation import (
+        EmbeddingSimilarityEvaluator,
+        SequentialEvaluator,
+        TripletEvaluator,
+    )
+
+    return SequentialEvaluator([
+        TripletEvaluator(list(heldout["anchor"]), list(heldout["positive"]),
+                         list(heldout["negative"]), name="heldout", similarity_fn_names=["cosine"]),
+        EmbeddingSimilarityEvaluator(list(sts["sentence1"]), list(sts["sentence2"]),
+                                     list(sts["score"]), name="sts", main_similarity="cosine"),
+    ])
+
+
+def evaluate(model, evaluator) -> dict[str, float]:
+    """{'triplet accuracy': ..., 'STS Spearman': ...} for a model."""
+    scores = evaluator(model)
+    return {"triplet accuracy": float(scores["heldout_cosine_accuracy"]),
+            "STS Spearman": float(scores["sts_spearman_cosine"])}
+
+
+def before_after_table(before: Mapping[str, float], after: Mapping[str, float]):
+    """A DataFrame: one row per metric, columns before / after / change."""
+    import pandas as pd
+
+    table = pd.DataFrame({"before": before, "after": after})
+    table["change"] = table["after"] - table["before"]
+    return table.round(3)
+
+
+# ---------------------------------------------------------------- training
+
+@dataclass
+class TrainResult:
+    """A trained model and what the run left behind."""
+
+    model: object
+    config: TrainConfig
+    log_history: list[dict]
+    seconds: float
+    batch_size: int
+
+    def losses(self) -> tuple[list[int], list[float]]:
+        """(steps, training loss) from the Trainer's log, for the loss curve."""
+        rows = [h for h in self.log_history if "loss" in h and "step" in h]
+        return [h["step"] for h in rows], [float(h["loss"]) for h in rows]
+
+
+def world_size() -> int:
+    """How many processes `accelerate launch` (or torchrun) started; 1 in a notebook."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def is_main_process() -> bool:
+    """True on the process that prints, evaluates and saves (rank 0)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def load_base(cfg: TrainConfig):
+    """The model to start from: a sentence-transformers model, or a plain BERT given mean pooling."""
+    model = load_embedder(cfg.model)
+    if cfg.max_seq_length:
+        model.max_seq_length = cfg.max_seq_length
+    return model
+
+
+def training_args(cfg: TrainConfig, output_dir: str, batch_size: int, progress: bool = True):
+    """SentenceTransformerTrainingArguments for a config: seeded, no checkpoints, no W&B."""
+    import torch
+    from sentence_transformers import SentenceTransformerTrainingArguments
+    from sentence_transformers.base.sampler import BatchSamplers
+
+    in_batch = cfg.loss in ("mnrl", "mnrl-inbatch", "cached-mnrl")
+    return SentenceTransformerTrainingArguments(
+        output_dir=output_dir, num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
+        per_device_train_batch_size=batch_size, learning_rate=cfg.learning_rate,
+        warmup_steps=cfg.warmup_ratio, seed=cfg.seed, data_seed=cfg.seed,
+        batch_sampler=BatchSamplers.NO_DUPLICATES if in_batch else BatchSamplers.BATCH_SAMPLER,
+        save_strategy="no", eval_strategy="no", logging_steps=cfg.logging_steps,
+        report_to="none", disable_tqdm=not progress, dataloader_drop_last=world_size() > 1,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        **precision_flags(cfg.precision))
+
+
+def train(cfg: TrainConfig, triplets, model=None, progress: bool = True) -> TrainResult:
+    """Fine-tune `model` (default: load cfg.model) on triplets with cfg's loss; seeded.
+
+    Checkpoints go to a temporary folder and are discarded; save the result with save_model.
+    """
+    import torch
+    from sentence_transformers import SentenceTransformerTrainer
+    from transformers import PrinterCallback
+
+    validate(cfg)
+    seed_everything(cfg.seed)
+    model = model if model is not None else load_base(cfg)
+    data = loss_data(triplets, cfg.loss)
+    batch_size = min(auto_batch_size(cfg), len(data))
+    loss = make_loss(cfg.loss, model, world_size() > 1, cfg.mini_batch_size)
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="course-train-") as tmp:
+        trainer = SentenceTransformerTrainer(model=model, train_dataset=data, loss=loss,
+                                             args=training_args(cfg, tmp, batch_size, progress))
+        if not progress:  # without a progress bar the Trainer prints every log line instead
+            trainer.remove_callback(PrinterCallback)
+        try:
+            trainer.train()
+        except torch.OutOfMemoryError as err:
+            raise RuntimeError(oom_advice(cfg, batch_size)) from err
+    return TrainResult(model, cfg, list(trainer.state.log_history),
+                       time.perf_counter() - start, batch_size)
+
+
+def compare_losses(configs: Sequence[TrainConfig], triplets, evaluator,
+                   progress: bool = False) -> list[dict]:
+    """Train once per config (loss x seed) and evaluate each: one row per run."""
+    rows = []
+    for cfg in configs:
+        result = train(cfg, triplets, progress=progress)
+        rows.append({"loss": cfg.loss, "seed": cfg.seed, "seconds": round(result.seconds, 1),
+                     **evaluate(result.model, evaluator)})
+        del result
+    return rows
+
+
+def summarize(rows: Sequence[Mapping]):
+    """Mean, standard deviation and run count per loss (pandas DataFrame)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(list(rows))
+    metrics = [c for c in ("triplet accuracy", "STS Spearman") if c in frame]
+    out = frame.groupby("loss", sort=False)[metrics].agg(["mean", "std", "count"])
+    return out.round(3)
+
+
+# ---------------------------------------------------------------- keeping the model
+
+def default_model_dir() -> Path:
+    """Where notebook 06 saves the fine-tuned model and notebook 07 looks for it."""
+    return artifacts_dir() / "models" / MODEL_NAME
+
+
+def save_model(model, path: str | Path | None = None) -> Path:
+    """Save a SentenceTransformer to a folder (default: default_model_dir())."""
+    path = Path(path or default_model_dir())
+    path.mkdir(parents=True, exist_ok=True)
+    model.save(str(path))
+    return path
+
+
+def reload_matches(model, path: str | Path, sentences: Sequence[str]) -> float:
+    """Reload a saved model and return the largest absolute difference between its
+    embeddings and the original's for `sentences` (0 up to float noise if saved intact)."""
+    if not sentences:
+        raise ValueError("reload_matches needs at least one sentence to encode.")
+    again = load_embedder(str(path), device=str(model.device))
+    a = model.encode(list(sentences), convert_to_numpy=True)
+    b = again.encode(list(sentences), convert_to_numpy=True)
+    return float(np.max(np.abs(a - b)))
+
+
+def push_to_hub(model, repo_id: str, token: str | None) -> str | None:
+    """Upload to the Hugging Face Hub only when given a token explicitly; never prompts."""
+    if not token:
+        print("Not pushing: set HF_TOKEN to a write token (huggingface.co/settings/tokens) to share.")
+        return None
+    if not is_online():
+        raise RuntimeError("The Hugging Face Hub is not reachable (offline); cannot push.")
+    return model.push_to_hub(repo_id, token=token)
+
+
+# ---------------------------------------------------------------- tiny random BERT
+
+def random_bert(hidden: int = 768, layers: int = 12, heads: int = 12, seed: int = 0):
+    """A randomly initialised BERT with mean pooling, built offline from the packaged
+    tokenizer: bert-base by default, or a tiny one for quick tests."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    tokenizer = AutoTokenizer.from_pretrained(str(packaged_model_path()))
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=hidden,
+                        num_hidden_layers=layers, num_attention_heads=heads,
+                        intermediate_size=4 * hidden, max_position_embeddings=512)
+    torch.manual_seed(seed)
+    with tempfile.TemporaryDirectory(prefix="course-bert-") as tmp:
+        BertModel(config).save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        body = Transformer(tmp, max_seq_length=128)
+    return SentenceTransformer(modules=[body, Pooling(hidden, pooling_mode="mean")], device="cpu")
+
+
+# ---------------------------------------------------------------- plots
+
+def loss_curve(results: Mapping[str, TrainResult] | TrainResult, title: str = "Training loss"):
+    """Training loss against step, one line per run."""
+    import plotly.graph_objects as go
+
+    runs = results if isinstance(results, Mapping) else {results.config.loss: results}
+    fig = go.Figure()
+    for i, (name, result) in enumerate(runs.items()):
+        steps, values = result.losses()
+        fig.add_scatter(x=steps, y=values, mode="lines+markers", name=name,
+                        line=dict(color=PALETTE[i % len(PALETTE)]))
+    fig.update_layout(xaxis_title="step", yaxis_title="loss")
+    return style(fig, title, height=420)
+
+
+def grouped_bars(groups: Mapping[str, Mapping[str, float]], title: str,
+                 errors: Mapping[str, Mapping[str, float]] | None = None, y_title: str = "score"):
+    """Bars per metric (x) for each group (colour), e.g. before vs after; optional error bars."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for i, (group, values) in enumerate(groups.items()):
+        err = (errors or {}).get(group)
+        fig.add_bar(x=list(values), y=list(values.values()), name=group,
+                    marker_color=PALETTE[i % len(PALETTE)],
+                    text=[f"{v:.3f}" for v in values.values()], textposition="outside",
+                    error_y=dict(type="data", array=[err[m] for m in values]) if err else None)
+    fig.update_layout(barmode="group", yaxis_title=y_title, yaxis_range=[0, 1.1])
+    return style(fig, title, height=440)
+
+
+def comparison_figure(summary, title: str = "Losses compared: mean ± std over seeds"):
+    """Grouped bars from summarize(): one colour per loss, error bars = std over seeds."""
+    metrics = list(dict.fromkeys(summary.columns.get_level_values(0)))
+    groups = {loss: {m: float(summary.loc[loss, (m, "mean")]) for m in metrics}
+              for loss in summary.index}
+    errors = {loss: {m: float(np.nan_to_num(summary.loc[loss, (m, "std")])) for m in metrics}
+              for loss in summary.index}
+    return grouped_bars(groups, title, errors)
+
+
+# ---------------------------------------------------------------- command line
+
+def parser() -> argparse.ArgumentParser:
+    """Arguments of `python -m course train`: a profile preset plus overrides."""
+    ap = argparse.ArgumentParser(
+        prog="python -m course train",
+        description="Fine-tune an embedding model on NLI triplets (the notebook 06 run), "
+                    "evaluate before and after, and save it. Several GPUs: "
+                    "accelerate launch -m course train ...")
+    ap.add_argument("--profile", choices=PROFILES, help="size preset (default: detected)")
+    ap.add_argument("--model", help="hub id or local folder to start from")
+    ap.add_argument("--loss", choices=sorted(LOSSES))
+    ap.add_argument("--data", choices=DATA_SOURCES, help="course triplets or hub all-nli")
+    ap.add_argument("--train-rows", type=int, help="cap on training triplets")
+    ap.add_argument("--epochs", type=float)
+    ap.add_argument("--max-steps", type=int, help="stop after this many steps (overrides epochs)")
+    ap.add_argument("--batch-size", type=int, help="per device (default: preset or from free VRAM)")
+    ap.add_argument("--learning-rate", type=float)
+    ap.add_argument("--max-seq-length", type=int)
+    ap.add_argument("--precision", choices=PRECISIONS)
+    ap.add_argument("--seed", type=int)
+    ap.add_argument("--output", type=Path, help=f"where to save (default {default_model_dir()})")
+    ap.add_argument("--no-eval", action="store_true", help="skip the before/after evaluation")
+    return ap
+
+
+def cli(argv: list[str]) -> int:
+    """`python -m course train ...`: the notebook's training run from a terminal; 0 on success."""
+    args = parser().parse_args(argv)
+    p = profile()
+    if args.profile:
+        p = dataclasses.replace(p, name=args.profile)
+    overrides = {k: v for k, v in vars(args).items()
+                 if v is not None and k not in ("profile", "output", "no_eval")}
+    try:
+        cfg = preset(p, **overrides)
+    except ValueError as err:
+        print(f"error: {err}")
+        return 2
+    main = is_main_process()
+    triplets, source = training_triplets(cfg)
+    if main:
+        print(f"profile {p.name} | {world_size()} process(es) | {gpu_name() or p.device} | "
+              f"{len(triplets)} triplets from {source}")
+        print(cfg)
+    evaluator = None if args.no_eval or not main else evaluators(heldout_triplets(cfg),
+                                                                  sts_pairs(cfg, p.online))
+    model = load_base(cfg)
+    before = evaluate(model, evaluator) if evaluator else None
+    result = train(cfg, triplets, model=model)  # the Trainer shows progress on rank 0 only
+    if not main:
+        return 0
+    print(f"trained in {result.seconds:.0f} s at batch size {result.batch_size} per device")
+    if before is not None:
+        print(before_after_table(before, evaluate(result.model, evaluator)).to_string())
+    print(f"saved to {save_model(result.model, args.output)}")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(cli(sys.argv[1:]))
