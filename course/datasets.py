@@ -121,7 +121,7 @@ def load_nli(source: str = COURSE, split: str | None = "train", limit: int | Non
         _check_choice(path, rows, "label", NLI_LABELS)
         rows = _select(rows, split, path)[:limit]
         return _to_dataset(rows)
-    ds = _hub(source, "pair-class" if source == HUB_NLI else None, split or "train", limit)
+    ds = load_hub(source, "pair-class" if source == HUB_NLI else None, split or "train", limit)
     _require(ds, ("premise", "hypothesis", "label"), source)
     names = NLI_LABELS
     return ds.map(lambda r: {"premise_id": premise_id(r["premise"]),
@@ -145,7 +145,7 @@ def load_sts(source: str = COURSE, split: str = "test", limit: int | None = None
         rows = [{**r, "gold": float(r["score"]), "score": r["score"] / 5.0} for r in _select(rows, split, path)]
         return _to_dataset(rows[:limit])
     hub_split = "validation" if split == "dev" else split
-    ds = _hub(source, None, hub_split, limit)
+    ds = load_hub(source, None, hub_split, limit)
     _require(ds, ("sentence1", "sentence2", "score"), source)
     return ds
 
@@ -155,7 +155,8 @@ def premise_id(text: str) -> str:
     return "h" + hashlib.sha1(text.strip().encode()).hexdigest()[:10]
 
 
-def _hub(name: str, subset: str | None, split: str, limit: int | None):
+def load_hub(name: str, subset: str | None, split: str, limit: int | None = None):
+    """A split of a Hugging Face dataset (first `limit` rows), or one clear error when offline."""
     if not is_online():
         raise DataError(
             f"Dataset {name!r} needs the Hugging Face Hub, which is not reachable (offline). "

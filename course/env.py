@@ -182,7 +182,8 @@ def artifacts_dir() -> Path:
     """Where notebooks write what later notebooks read (triplets, models, MTEB results).
 
     COURSE_ARTIFACTS wins; in a clone of the repo it is <repo>/artifacts; elsewhere (Colab,
-    a pip install) ./artifacts.
+    a pip install) ./artifacts. Smoke runs (tests, CI) use a `smoke/` subfolder, so they never
+    overwrite a model or data set that a real run left behind.
     """
     override = os.environ.get("COURSE_ARTIFACTS")
     if override:
@@ -190,5 +191,7 @@ def artifacts_dir() -> Path:
     else:
         root = Path(__file__).resolve().parent.parent
         path = root / "artifacts" if (root / "pyproject.toml").is_file() else Path.cwd() / "artifacts"
+        if profile_name() == "smoke":
+            path = path / "smoke"
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -30,7 +30,6 @@ from mteb.models import SentenceTransformerEncoderWrapper
 from course.datasets import DATA_DIR, DataError, load_corpus, load_nli, load_sts, read_jsonl
 from course.env import Profile, artifacts_dir
 
-FINETUNED_NAME = "minilm-course-nli"  # notebook 06 saves its model under models/<this>
 HUB_TASKS = {"smoke": ("STSBenchmark",),
              "cpu": ("STSBenchmark", "Banking77Classification.v2"),
              "gpu": ("STSBenchmark", "Banking77Classification.v2", "SciFact")}
@@ -393,10 +392,6 @@ def published_frame(task: str | None = None):
     df = pd.DataFrame(PUBLISHED, columns=["model", "task", "split", "metric", "score", "source"])
     return df[df["task"] == task] if task else df
 
-
-def finetuned_model_dir() -> Path:
-    """Where notebook 06 leaves the fine-tuned model (it may not exist yet)."""
-    return artifacts_dir() / "models" / FINETUNED_NAME
 
 
 def cosine_scores(model, left: Sequence[str], right: Sequence[str], batch_size: int = 64) -> np.ndarray:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from course.datasets import HUB_NLI, HUB_STS, DataError, _hub, load_nli, load_sts
+from course.datasets import HUB_NLI, HUB_STS, DataError, load_hub, load_nli, load_sts
 from course.env import PROFILES, Profile, artifacts_dir, is_online, profile, seed_everything
 from course.models import DEFAULT_MODEL, load_embedder, packaged_model_path
 from course.triplets import default_triplets_path, load_triplets, mine_triplets
@@ -207,7 +207,7 @@ def training_triplets(cfg: TrainConfig):
     all-nli: the hub's triplet subset (train split), capped at cfg.train_rows.
     """
     if cfg.data == "all-nli":
-        ds = _hub(HUB_NLI, "triplet", "train", cfg.train_rows)
+        ds = load_hub(HUB_NLI, "triplet", "train", cfg.train_rows)
         return ds, f"{HUB_NLI} (triplet, train[:{cfg.train_rows}])"
     path = default_triplets_path()
     if path.is_file():
@@ -220,7 +220,7 @@ def training_triplets(cfg: TrainConfig):
 def heldout_triplets(cfg: TrainConfig):
     """Held-out triplets: premises never seen in training (course test split, or all-nli test)."""
     if cfg.data == "all-nli":
-        return _hub(HUB_NLI, "triplet", "test", cfg.heldout_rows)
+        return load_hub(HUB_NLI, "triplet", "test", cfg.heldout_rows)
     return _cap(mine_triplets(load_nli(split="test"))[0], cfg.heldout_rows, 0)
 
 

@@ -86,3 +86,11 @@ def test_banner_is_one_line_naming_profile_and_path():
 def test_artifacts_dir_honours_override(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_ARTIFACTS", str(tmp_path / "art"))
     assert env.artifacts_dir() == tmp_path / "art" and (tmp_path / "art").is_dir()
+
+
+def test_smoke_runs_keep_their_artifacts_apart(monkeypatch):
+    monkeypatch.delenv("COURSE_ARTIFACTS", raising=False)
+    monkeypatch.setenv("COURSE_PROFILE", "smoke")
+    smoke = env.artifacts_dir()
+    monkeypatch.setenv("COURSE_PROFILE", "cpu")
+    assert smoke == env.artifacts_dir() / "smoke"
