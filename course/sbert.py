@@ -1,0 +1,562 @@
+"""Notebook 04 helpers: SBERT from parts, the cross-encoder, and why only one of them scales.
+
+    from course import sbert as sb
+    model = sb.build_sbert()                      # Transformer + Pooling(mean) + Normalize
+    ce = sb.load_cross_encoder()                  # the same backbone, one pass per pair
+    table = sb.time_scaling(model, ce, texts, ns=(8, 16, 32))
+
+A bi-encoder (SBERT) embeds each sentence once and compares vectors; a cross-encoder reads
+both sentences of a pair together and outputs a score. The second is often more accurate and
+always quadratically more expensive when every pair has to be scored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from course.basics import mean_pool, token_embeddings
+from course.datasets import DATA_DIR, DataError, read_jsonl
+from course.env import Profile, is_online
+from course.env import device as default_device
+from course.models import ModelUnavailableError, packaged_model_path
+
+# Hub cross-encoders for the online path: one trained on STS-B, one for search reranking.
+HUB_STS_CROSS = "cross-encoder/stsb-distilroberta-base"
+HUB_RERANKER = "cross-encoder/ms-marco-MiniLM-L6-v2"
+# SBERT paper (Reimers & Gurevych 2019, ANCHORS.md): most similar pair among 10,000 sentences,
+# BERT cross-encoder vs SBERT, V100 GPU.
+PAPER = {"n": 10_000, "cross_s": 65 * 3600.0, "bi_s": 5.0}
+
+
+@dataclass(frozen=True)
+class SbertPreset:
+    """Sizes of notebook 04 for one profile."""
+
+    train_pairs: int | None  # cross-encoder training pairs (None: all course pairs)
+    epochs: int
+    train_batch_size: int
+    learning_rate: float
+    scaling_ns: tuple[int, ...]  # n for "most similar pair among n sentences"
+    repeats: int  # timing repeats (the fastest counts)
+    queries: int | None  # retrieval queries to rerank (None: all)
+    top_k: int  # candidates the cross-encoder reranks
+
+
+PRESETS = {
+    "smoke": SbertPreset(train_pairs=32, epochs=1, train_batch_size=16, learning_rate=5e-5,
+                         scaling_ns=(8, 16, 24), repeats=1, queries=8, top_k=5),
+    "cpu": SbertPreset(train_pairs=None, epochs=3, train_batch_size=16, learning_rate=5e-5,
+                       scaling_ns=(8, 16, 32, 64, 128), repeats=1, queries=None, top_k=10),
+    "gpu": SbertPreset(train_pairs=None, epochs=4, train_batch_size=16, learning_rate=5e-5,
+                       scaling_ns=(16, 32, 64, 128, 256), repeats=3, queries=None, top_k=10),
+}
+
+
+def preset(p: Profile) -> SbertPreset:
+    """The notebook-04 sizes for a profile."""
+    return PRESETS[p.name]
+
+
+# ---------------------------------------------------------------- SBERT from parts
+
+
+def build_sbert(path: str | Path | None = None, normalize: bool = True, device: str | None = None):
+    """A SentenceTransformer assembled by hand: Transformer -> Pooling(mean) [-> Normalize]."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+
+    with quiet_loading():
+        transformer = Transformer(str(path or packaged_model_path()), max_seq_length=256)
+    pooling = Pooling(embedding_dimension=transformer.get_embedding_dimension(), pooling_mode="mean")
+    modules = [transformer, pooling] + ([Normalize()] if normalize else [])
+    return SentenceTransformer(modules=modules, device=device or default_device())
+
+
+def modules_frame(model):
+    """One row per module of a SentenceTransformer: its class and what it turns into what."""
+    import pandas as pd
+
+    roles = {"Transformer": "token ids -> one vector per token",
+             "Pooling": "token vectors -> one sentence vector (masked mean)",
+             "Normalize": "sentence vector -> unit length (dot product = cosine)"}
+    return pd.DataFrame([{"module": type(m).__name__, "does": roles.get(type(m).__name__, "")}
+                         for m in model]).rename_axis("step")
+
+
+def encode_both_ways(model, sentences: Sequence[str], batch_size: int = 32):
+    """Unit sentence vectors from one forward pass, pooled by hand twice: (masked, unmasked).
+
+    Batches are taken in the given order (no length sorting), as a first implementation would.
+    """
+    sentences, masked, unmasked = list(sentences), [], []
+    for start in range(0, len(sentences), batch_size):
+        tokens, mask = token_embeddings(model, sentences[start:start + batch_size])
+        masked.append(mean_pool(tokens, mask).cpu().numpy())
+        unmasked.append(tokens.mean(dim=1).cpu().numpy())  # padding vectors averaged in
+    return tuple(_unit(np.concatenate(v)) for v in (masked, unmasked))
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def encode_by_hand(model, sentences: Sequence[str], mask_padding: bool = True,
+                   batch_size: int = 32) -> np.ndarray:
+    """Unit sentence vectors from token vectors averaged by hand, with or without the mask."""
+    masked, unmasked = encode_both_ways(model, sentences, batch_size)
+    return masked if mask_padding else unmasked
+
+
+def padding_spearman(model, sts, batch_size: int = 32) -> dict[str, float]:
+    """STS Spearman of cosines from mean pooling with and without the attention mask."""
+    from scipy.stats import spearmanr
+
+    a = encode_both_ways(model, sts["sentence1"], batch_size)
+    b = encode_both_ways(model, sts["sentence2"], batch_size)
+    return {name: float(spearmanr(np.sum(a[k] * b[k], axis=1), sts["score"])[0])
+            for k, name in enumerate(("masked", "unmasked"))}
+
+
+def padding_effect(model, sentences: Sequence[str]):
+    """Per sentence, batched with the others: padding tokens added, and the cosine between its
+    embedding alone and its embedding in the batch, with and without masking the padding."""
+    import pandas as pd
+
+    if len(sentences) < 2:
+        raise ValueError("padding_effect needs at least two sentences of different lengths.")
+    alone = np.concatenate([encode_by_hand(model, [s]) for s in sentences])
+    masked, unmasked = encode_both_ways(model, sentences)
+    lengths = token_embeddings(model, sentences)[1].sum(dim=1).tolist()
+    return pd.DataFrame({
+        "sentence": list(sentences), "tokens": lengths,
+        "padding tokens": [max(lengths) - n for n in lengths],
+        "cos(alone, masked batch)": np.sum(alone * masked, axis=1).round(4),
+        "cos(alone, unmasked batch)": np.sum(alone * unmasked, axis=1).round(4),
+    })
+
+
+# ---------------------------------------------------------------- scoring pairs
+
+
+def load_cross_encoder(name: str | Path | None = None, max_length: int = 128,
+                       device: str | None = None):
+    """A CrossEncoder with one output (a score): by hub id online or from a local folder;
+    None gives the packaged MiniLM backbone with a new, untrained score head."""
+    from sentence_transformers.cross_encoder import CrossEncoder
+
+    if name is None:
+        target = str(packaged_model_path())
+    elif Path(name).expanduser().is_dir():
+        target = str(Path(name).expanduser())
+    elif not is_online():
+        raise ModelUnavailableError(
+            f"Cross-encoder {name!r} needs the Hugging Face Hub, which is not reachable (offline). "
+            "Use load_cross_encoder() for the packaged backbone, or pass a local folder.")
+    else:
+        target = str(name)
+    with quiet_loading():  # 'converting to CrossEncoder, new head' is expected here
+        return CrossEncoder(target, num_labels=1, max_length=max_length,
+                            device=device or default_device())
+
+
+@contextlib.contextmanager
+def quiet_loading():
+    """Silence load-time progress bars and the expected 'newly initialized head' reports."""
+    import logging
+
+    from transformers.utils import logging as hf_logging
+
+    st_logger = logging.getLogger("sentence_transformers")
+    verbosity, bars, level = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled(), st_logger.level
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    st_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+        st_logger.setLevel(level)
+
+
+def is_cross_encoder(model) -> bool:
+    """True for a CrossEncoder (scores pairs), False for a SentenceTransformer (embeds)."""
+    from sentence_transformers.cross_encoder import CrossEncoder
+
+    return isinstance(model, CrossEncoder)
+
+
+def pair_scores(model, left: Sequence[str], right: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    """Similarity of each (left[i], right[i]): cosine for a bi-encoder, the head's score for a
+    cross-encoder."""
+    if len(left) != len(right):
+        raise ValueError(f"left has {len(left)} sentences but right has {len(right)}; pass pairs.")
+    if is_cross_encoder(model):
+        return model.predict(list(zip(left, right, strict=True)), batch_size=batch_size, show_progress_bar=False)
+    a = model.encode(list(left), batch_size=batch_size, normalize_embeddings=True)
+    b = model.encode(list(right), batch_size=batch_size, normalize_embeddings=True)
+    return np.sum(a * b, axis=1)
+
+
+def sts_spearman(model, sts, batch_size: int = 64) -> float:
+    """Spearman correlation of a model's pair scores with the gold scores of an STS split."""
+    from scipy.stats import spearmanr
+
+    scores = pair_scores(model, sts["sentence1"], sts["sentence2"], batch_size)
+    return float(spearmanr(scores, sts["score"])[0])
+
+
+def sts_table(models: dict, sts, batch_size: int = 64):
+    """One row per model: bi- or cross-encoder, Spearman on `sts`, and seconds it took."""
+    import pandas as pd
+
+    rows = []
+    for name, model in models.items():
+        start = time.perf_counter()
+        rho = sts_spearman(model, sts, batch_size)
+        rows.append({"model": name, "kind": "cross-encoder" if is_cross_encoder(model) else "bi-encoder",
+                     "Spearman": round(rho, 4), "seconds": round(time.perf_counter() - start, 2)})
+    return pd.DataFrame(rows).set_index("model")
+
+
+# ---------------------------------------------------------------- training a cross-encoder
+
+
+def cross_training_pairs(sts, nli, limit: int | None = None, seed: int = 0):
+    """Training pairs (sentence1, sentence2, label in 0-1): STS pairs with their 0-1 score, NLI
+    entailments as 1 and contradictions as 0 (neutral left out), shuffled."""
+    import random
+
+    from datasets import Dataset
+
+    if "split" in sts.column_names and "test" in set(sts["split"]):
+        raise DataError("The STS pairs given for training include the test split; train on "
+                        "load_sts(split='dev') and keep the test split for evaluation.")
+    rows = [{"sentence1": r["sentence1"], "sentence2": r["sentence2"], "label": float(r["score"])}
+            for r in sts]
+    rows += [{"sentence1": r["premise"], "sentence2": r["hypothesis"],
+              "label": 1.0 if r["label"] == "entailment" else 0.0}
+             for r in nli if r["label"] != "neutral"]
+    random.Random(seed).shuffle(rows)
+    return Dataset.from_list(rows[:limit])
+
+
+def train_cross_encoder(model, pairs, epochs: int = 1, batch_size: int = 16,
+                        learning_rate: float = 5e-5, seed: int = 0) -> dict:
+    """Fine-tune a CrossEncoder in place with BinaryCrossEntropyLoss; returns seconds and loss."""
+    import torch
+    from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
+    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
+
+    missing = {"sentence1", "sentence2", "label"} - set(pairs.column_names)
+    if missing:
+        raise DataError(f"Training pairs lack columns {sorted(missing)}; build them with "
+                        "cross_training_pairs(sts, nli).")
+    with tempfile.TemporaryDirectory() as out:
+        args = CrossEncoderTrainingArguments(
+            output_dir=out, num_train_epochs=epochs, per_device_train_batch_size=batch_size,
+            learning_rate=learning_rate, warmup_steps=0.1, seed=seed, save_strategy="no",
+            logging_strategy="no", report_to="none", disable_tqdm=True,
+            dataloader_pin_memory=torch.cuda.is_available())
+        trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=pairs,
+                                      loss=BinaryCrossEntropyLoss(model))
+        start = time.perf_counter()
+        result = trainer.train()
+    return {"pairs": len(pairs), "epochs": epochs, "seconds": round(time.perf_counter() - start, 1),
+            "train_loss": round(float(result.training_loss), 4)}
+
+
+# ---------------------------------------------------------------- the scaling experiment
+
+
+def pair_count(n: int) -> int:
+    """Unordered pairs among n sentences: the cross-encoder passes needed, n(n-1)/2."""
+    return n * (n - 1) // 2
+
+
+def best_pair(embeddings, chunk: int = 1024) -> tuple[int, int, float]:
+    """(i, j, cosine) of the most similar pair i < j among unit vectors, row block by row block
+    so that 10,000 sentences never need the full 10,000 x 10,000 matrix in memory."""
+    import torch
+
+    emb = torch.as_tensor(embeddings)
+    best = (-1, -1, -math.inf)
+    for start in range(0, len(emb), chunk):
+        sim = emb[start:start + chunk] @ emb.T
+        rows = torch.arange(start, start + len(sim)).unsqueeze(1)
+        sim = sim.masked_fill(torch.arange(len(emb)).unsqueeze(0) <= rows, -math.inf)
+        value, flat = sim.flatten().max(dim=0)
+        if value.item() > best[2]:
+            i, j = divmod(flat.item(), len(emb))
+            best = (start + i, j, value.item())
+    return best
+
+
+def most_similar_pair_bi(model, sentences: Sequence[str], batch_size: int = 64) -> dict:
+    """Most similar pair with a bi-encoder: n encodings, then one similarity matrix."""
+    start = time.perf_counter()
+    emb = model.encode(list(sentences), batch_size=batch_size, convert_to_tensor=True,
+                       normalize_embeddings=True).cpu()
+    encoded = time.perf_counter()
+    i, j, score = best_pair(emb)
+    end = time.perf_counter()
+    return {"i": i, "j": j, "score": score, "encode_s": encoded - start, "search_s": end - encoded}
+
+
+def most_similar_pair_cross(model, sentences: Sequence[str], batch_size: int = 64) -> dict:
+    """Most similar pair with a cross-encoder: one forward pass for every one of n(n-1)/2 pairs."""
+    start = time.perf_counter()
+    index = list(itertools.combinations(range(len(sentences)), 2))
+    scores = model.predict([(sentences[i], sentences[j]) for i, j in index],
+                           batch_size=batch_size, show_progress_bar=False)
+    best = int(np.argmax(scores))
+    return {"i": index[best][0], "j": index[best][1], "score": float(scores[best]),
+            "seconds": time.perf_counter() - start}
+
+
+def time_scaling(bi, cross, sentences: Sequence[str], ns: Sequence[int], repeats: int = 1,
+                 batch_size: int = 64):
+    """Time 'find the most similar pair among n sentences' for each n, both ways (fastest of
+    `repeats` runs, after one warm-up), as a table with one row per n."""
+    import pandas as pd
+
+    if max(ns) > len(sentences):
+        raise ValueError(f"n={max(ns)} is more than the {len(sentences)} sentences given; "
+                         "pass more sentences or smaller ns.")
+    most_similar_pair_bi(bi, sentences[:4], batch_size)  # warm-up: first calls pay one-off costs
+    most_similar_pair_cross(cross, sentences[:4], batch_size)
+    rows = []
+    for n in ns:
+        part = list(sentences[:n])
+        bis = [most_similar_pair_bi(bi, part, batch_size) for _ in range(repeats)]
+        fast = min(bis, key=lambda r: r["encode_s"] + r["search_s"])
+        cross_s = min(most_similar_pair_cross(cross, part, batch_size)["seconds"] for _ in range(repeats))
+        rows.append({"n": n, "pairs": pair_count(n), "bi_encode_s": fast["encode_s"],
+                     "bi_search_s": fast["search_s"], "bi_s": fast["encode_s"] + fast["search_s"],
+                     "cross_s": cross_s})
+    table = pd.DataFrame(rows)
+    table["ratio"] = table["cross_s"] / table["bi_s"]
+    return table
+
+
+def time_search(n: int = 10_000, dim: int = 384, seed: int = 0) -> float:
+    """Seconds that best_pair takes on n random unit vectors: the bi-encoder's n^2 part, measured
+    at full size rather than guessed from tiny n."""
+    rng = np.random.default_rng(seed)
+    emb = rng.standard_normal((n, dim)).astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    start = time.perf_counter()
+    best_pair(emb)
+    return time.perf_counter() - start
+
+
+def fit_power_law(ns: Sequence[float], seconds: Sequence[float]) -> tuple[float, float]:
+    """(k, c) of the line log t = log c + k log n fitted on log-log axes: t grows like n^k."""
+    if len(ns) < 2:
+        raise ValueError("Fitting a growth rate needs timings for at least two values of n.")
+    k, log_c = np.polyfit(np.log(np.asarray(ns, float)), np.log(np.asarray(seconds, float)), 1)
+    return float(k), float(np.exp(log_c))
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """Seconds per unit of work, measured: what extrapolation to large n multiplies up."""
+
+    per_sentence: float  # bi-encoder: encode one sentence
+    per_entry: float  # bi-encoder: one entry of the n x n similarity matrix
+    per_pair: float  # cross-encoder: one pair through the network
+
+    def bi(self, n):
+        """Bi-encoder seconds for n sentences: n encodings plus an n x n similarity matrix."""
+        n = np.asarray(n, float)
+        return self.per_sentence * n + self.per_entry * n * n
+
+    def cross(self, n):
+        """Cross-encoder seconds for n sentences: n(n-1)/2 pair passes."""
+        n = np.asarray(n, float)
+        return self.per_pair * n * (n - 1) / 2
+
+
+def fit_costs(table, search_n: int, search_s: float) -> CostModel:
+    """Cost per unit of work from the largest n timed (where fixed overheads weigh least) and
+    from a similarity search measured at `search_n` (see time_search)."""
+    last = table.sort_values("n").iloc[-1]
+    return CostModel(per_sentence=last["bi_encode_s"] / last["n"],
+                     per_entry=search_s / search_n ** 2,
+                     per_pair=last["cross_s"] / last["pairs"])
+
+
+def extrapolate(table, costs: CostModel, n: int = PAPER["n"]) -> dict:
+    """Predicted seconds at n both ways (cost model), the fitted log-log slopes, and the
+    SBERT paper's figures beside them."""
+    k_bi, c_bi = fit_power_law(table["n"], table["bi_s"])
+    k_cross, c_cross = fit_power_law(table["n"], table["cross_s"])
+    bi, cross = float(costs.bi(n)), float(costs.cross(n))
+    return {"n": n, "bi_s": bi, "cross_s": cross, "ratio": cross / bi,
+            "pair_vs_sentence_cost": costs.per_pair / costs.per_sentence,
+            "slope_bi": k_bi, "slope_cross": k_cross,
+            "power_law_bi_s": c_bi * n ** k_bi, "power_law_cross_s": c_cross * n ** k_cross,
+            "paper_bi_s": PAPER["bi_s"], "paper_cross_s": PAPER["cross_s"],
+            "paper_ratio": PAPER["cross_s"] / PAPER["bi_s"]}
+
+
+def human_time(seconds: float) -> str:
+    """Seconds as a readable duration: '4.2 s', '13 min', '7.5 h', '3.1 days'."""
+    for unit, size in (("days", 86_400), ("h", 3_600), ("min", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.2g} s" if seconds < 10 else f"{seconds:.0f} s"
+
+
+def scaling_figure(table, costs: CostModel, n_target: int = PAPER["n"]):
+    """Log-log plot: measured times of both methods, the cost model out to n_target, and the
+    SBERT paper's two figures at n = 10,000."""
+    import plotly.graph_objects as go
+
+    from course.viz import PALETTE, style
+
+    grid = np.unique(np.geomspace(table["n"].min(), n_target, 60).round())
+    fig = go.Figure()
+    for key, label, color, model in (("bi_s", "bi-encoder (SBERT)", PALETTE[0], costs.bi),
+                                     ("cross_s", "cross-encoder", PALETTE[3], costs.cross)):
+        k, _ = fit_power_law(table["n"], table[key])
+        fig.add_scatter(x=table["n"], y=table[key], mode="markers", marker=dict(size=11, color=color),
+                        name=f"{label}: measured (slope {k:.2f})")
+        fig.add_scatter(x=grid, y=model(grid), mode="lines", line=dict(dash="dash", color=color),
+                        name=f"{label}: extrapolated", hovertemplate="n=%{x:.0f}<br>%{y:.3g} s")
+    fig.add_scatter(x=[PAPER["n"]] * 2, y=[PAPER["bi_s"], PAPER["cross_s"]], mode="markers+text",
+                    marker=dict(symbol="star", size=16, color="black"), name="SBERT paper (V100)",
+                    text=["SBERT ~5 s", "BERT ~65 h"], textposition="middle left")
+    fig.update_xaxes(type="log", title="n sentences")
+    fig.update_yaxes(type="log", title="seconds to find the most similar pair")
+    fig.update_layout(legend=dict(orientation="h", y=-0.2))
+    return style(fig, "Most similar pair among n sentences: time grows like n vs n²", height=620)
+
+
+# ---------------------------------------------------------------- architecture diagram
+
+
+def architecture_figure():
+    """Side by side: the bi-encoder (two passes through one shared network, then a cosine)
+    and the cross-encoder (one pass over the joined pair, then a score head)."""
+    import plotly.graph_objects as go
+
+    from course.viz import PALETTE, style
+
+    fig = go.Figure()
+    left, right, cosine_x = (1.2, 4.4), 8.8, 2.8
+    boxes = [  # (x, y, half width, text, color)
+        (left[0], 5, 1.2, "sentence A", "#eeeeee"), (left[1], 5, 1.2, "sentence B", "#eeeeee"),
+        (left[0], 3.6, 1.2, "BERT", PALETTE[0]), (left[1], 3.6, 1.2, "BERT", PALETTE[0]),
+        (left[0], 2.3, 1.2, "mean pool → u", "#c6dbef"), (left[1], 2.3, 1.2, "mean pool → v", "#c6dbef"),
+        (cosine_x, 0.8, 1.2, "cosine(u, v)", "#fdd0a2"),
+        (right, 5, 2.0, "[CLS] A [SEP] B [SEP]", "#eeeeee"),
+        (right, 3.6, 2.0, "BERT", PALETTE[3]), (right, 2.3, 2.0, "[CLS] vector → head", "#fcbba1"),
+        (right, 0.8, 2.0, "score in 0-1", "#fdd0a2"),
+    ]
+    for x, y, half, text, color in boxes:
+        fig.add_shape(type="rect", x0=x - half, x1=x + half, y0=y - 0.4, y1=y + 0.4,
+                      fillcolor=color, line=dict(color="#555555"), layer="below")
+        fig.add_annotation(x=x, y=y, text=text, showarrow=False, font=dict(size=14,
+                           color="white" if color in PALETTE else "black"))
+    arrows = [((x, 4.6), (x, 4.0)) for x in (*left, right)]
+    arrows += [((x, 3.2), (x, 2.7)) for x in (*left, right)]
+    arrows += [((left[0], 1.9), (cosine_x - 0.3, 1.2)), ((left[1], 1.9), (cosine_x + 0.3, 1.2)),
+               ((right, 1.9), (right, 1.2))]
+    for (x0, y0), (x1, y1) in arrows:
+        fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",
+                           text="", showarrow=True, arrowhead=2, arrowwidth=2, arrowcolor="#555555")
+    fig.add_shape(type="line", x0=left[0] + 1.2, x1=left[1] - 1.2, y0=3.6, y1=3.6,
+                  line=dict(color=PALETTE[0], width=3, dash="dot"))
+    fig.add_annotation(x=cosine_x, y=4.3, text="same weights", showarrow=False, font=dict(size=13))
+    fig.add_annotation(x=cosine_x, y=6.0, text="<b>Bi-encoder (SBERT)</b>: 2 passes, vectors reusable",
+                       showarrow=False)
+    fig.add_annotation(x=right, y=6.0, text="<b>Cross-encoder</b>: 1 pass per pair", showarrow=False)
+    fig.update_xaxes(visible=False, range=[-0.2, 11])
+    fig.update_yaxes(visible=False, range=[0.2, 6.4])
+    return style(fig, "Two ways to score a sentence pair", height=480)
+
+
+# ---------------------------------------------------------------- retrieve, then rerank
+
+
+def load_queries(limit: int | None = None, path: str | Path | None = None) -> list[dict]:
+    """Course retrieval queries (id, query, relevant corpus ids), checked by read_jsonl."""
+    rows = read_jsonl(Path(path or DATA_DIR / "retrieval.jsonl"),
+                      {"id": str, "query": str, "relevant": list, "split": str})
+    return rows[:limit]
+
+
+def retrieve_rerank(bi, cross, query: str, texts: Sequence[str], embeddings, top_k: int = 10,
+                    ids: Sequence[str] | None = None):
+    """Top-k by the bi-encoder, then the same k reordered by the cross-encoder: one row per
+    candidate with both ranks and scores, sorted by the cross-encoder."""
+    import pandas as pd
+    from sentence_transformers.util import semantic_search
+
+    if not query or not query.strip():
+        raise ValueError("The query is empty: type a sentence to search for.")
+    q = bi.encode([query], convert_to_tensor=True, normalize_embeddings=True).cpu()
+    hits = semantic_search(q, embeddings, top_k=top_k)[0]
+    found = [h["corpus_id"] for h in hits]
+    scores = cross.predict([(query, texts[c]) for c in found], show_progress_bar=False)
+    order = np.argsort(-scores, kind="stable")
+    cross_rank = np.empty(len(found), int)
+    cross_rank[order] = np.arange(1, len(found) + 1)
+    table = pd.DataFrame({"bi_rank": np.arange(1, len(found) + 1), "cross_rank": cross_rank,
+                          "cosine": [round(h["score"], 3) for h in hits],
+                          "cross_score": np.round(scores, 3),
+                          "id": [ids[c] if ids is not None else c for c in found],
+                          "text": [texts[c] for c in found]})
+    table["moved"] = table["bi_rank"] - table["cross_rank"]
+    return table.sort_values("cross_rank").reset_index(drop=True)
+
+
+def rerank_quality(bi, cross, queries: list[dict], texts: Sequence[str], ids: Sequence[str],
+                   embeddings, top_k: int = 10):
+    """Per query: rank of the first relevant sentence before and after reranking (None if not in
+    the top k). Reranking cannot add what retrieval missed: the top-k set stays the same."""
+    import pandas as pd
+
+    rows = []
+    for q in queries:
+        table = retrieve_rerank(bi, cross, q["query"], texts, embeddings, top_k, ids)
+        relevant = table[table["id"].isin(q["relevant"])]
+        rows.append({"query": q["query"],
+                     "bi_rank": int(relevant["bi_rank"].min()) if len(relevant) else None,
+                     "cross_rank": int(relevant["cross_rank"].min()) if len(relevant) else None})
+    return pd.DataFrame(rows)
+
+
+def mrr(ranks) -> float:
+    """Mean reciprocal rank: 1/rank of the first relevant hit, 0 where none was found."""
+    values = [1.0 / r if r and r == r else 0.0 for r in ranks]  # r == r is False for NaN
+    return float(np.mean(values)) if values else 0.0
+
+
+def rerank_figure(table, title: str = "Bi-encoder order → cross-encoder order"):
+    """Slope chart: each candidate's rank under the bi-encoder (left) and after reranking (right)."""
+    import plotly.graph_objects as go
+
+    from course.viz import PALETTE, style
+
+    fig = go.Figure()
+    for _, row in table.iterrows():
+        color = PALETTE[2] if row["moved"] > 0 else PALETTE[3] if row["moved"] < 0 else "#999999"
+        label = row["text"] if len(row["text"]) <= 60 else row["text"][:59] + "…"
+        fig.add_scatter(x=["bi-encoder", "cross-encoder"], y=[row["bi_rank"], row["cross_rank"]],
+                        mode="lines+markers", line=dict(color=color, width=3), marker=dict(size=10),
+                        name=label, hovertemplate=f"{label}<br>rank %{{y}}<extra></extra>")
+    fig.update_yaxes(autorange="reversed", title="rank", dtick=1)
+    fig.update_layout(showlegend=False)
+    return style(fig, title, height=460)

@@ -1,0 +1,290 @@
+"""Tests for course.sbert and its exercise checks (notebook 04)."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from datasets import Dataset
+
+import course
+from course import sbert as sb
+from course.exercises import sbert as ex
+
+SHORT, LONG = "Dogs bark.", "The old grey horse walked slowly back to the stable after a long day in the rain."
+
+
+@pytest.fixture(scope="module")
+def bi():
+    return course.load_embedder(device="cpu")
+
+
+@pytest.fixture(scope="module")
+def cross():
+    return sb.load_cross_encoder(device="cpu")
+
+
+@pytest.fixture(scope="module")
+def small_corpus(bi):
+    """The first 40 corpus sentences (dogs, which the first retrieval queries ask about)."""
+    corpus = course.load_corpus().select(range(40))
+    return list(corpus["text"]), list(corpus["id"]), bi.encode(list(corpus["text"]), convert_to_tensor=True)
+
+
+# ---- SBERT from parts
+
+
+def test_built_from_parts_equals_packaged_model(bi):
+    built = sb.build_sbert(device="cpu")
+    assert [type(m).__name__ for m in built] == ["Transformer", "Pooling", "Normalize"]
+    texts = [SHORT, LONG, "A zebra has stripes."]
+    np.testing.assert_allclose(built.encode(texts), bi.encode(texts), atol=1e-5)
+    assert list(sb.modules_frame(built)["module"]) == ["Transformer", "Pooling", "Normalize"]
+
+
+def test_encode_by_hand_masked_matches_and_unmasked_does_not(bi):
+    texts = [SHORT, LONG]
+    masked = sb.encode_by_hand(bi, texts)
+    np.testing.assert_allclose(masked, bi.encode(texts), atol=1e-5)
+    unmasked = sb.encode_by_hand(bi, texts, mask_padding=False)
+    assert float(masked[0] @ unmasked[0]) < 0.99  # the short text is diluted by padding
+    assert float(masked[1] @ unmasked[1]) > 0.9999  # the longest text has no padding
+
+
+def test_padding_spearman_one_pass(bi):
+    sts = Dataset.from_dict({"sentence1": [SHORT, "A cat sleeps.", LONG],
+                             "sentence2": ["A dog barks.", "The stock market fell.", "A horse walks home."],
+                             "score": [1.0, 0.0, 0.6]})
+    rho = sb.padding_spearman(bi, sts)
+    assert set(rho) == {"masked", "unmasked"} and rho["masked"] == pytest.approx(1.0)
+    masked, unmasked = sb.encode_both_ways(bi, [SHORT, LONG])
+    np.testing.assert_allclose(np.linalg.norm(unmasked, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(masked, sb.encode_by_hand(bi, [SHORT, LONG]), atol=1e-6)
+
+
+def test_padding_effect_table(bi):
+    table = sb.padding_effect(bi, [SHORT, LONG])
+    assert table["padding tokens"].tolist()[1] == 0 and table["padding tokens"].tolist()[0] > 5
+    assert (table["cos(alone, masked batch)"] > 0.9999).all()
+    assert table["cos(alone, unmasked batch)"].iloc[0] < table["cos(alone, unmasked batch)"].iloc[1]
+    with pytest.raises(ValueError, match="at least two"):
+        sb.padding_effect(bi, [SHORT])
+
+
+# ---- scoring pairs
+
+
+def test_pair_scores_bi_and_cross(bi, cross):
+    left, right = [SHORT, "A cat sleeps."], ["A dog barks.", "The stock market fell."]
+    cos = sb.pair_scores(bi, left, right)
+    assert cos.shape == (2,) and cos[0] > cos[1]
+    a, b = bi.encode(left), bi.encode(right)
+    np.testing.assert_allclose(cos, np.sum(a * b, axis=1), atol=1e-5)
+    scores = sb.pair_scores(cross, left, right)
+    assert scores.shape == (2,) and ((scores > 0) & (scores < 1)).all()  # sigmoid of one logit
+    assert sb.is_cross_encoder(cross) and not sb.is_cross_encoder(bi)
+    with pytest.raises(ValueError, match="pass pairs"):
+        sb.pair_scores(bi, left, right[:1])
+
+
+def test_sts_spearman_and_table(bi):
+    sts = Dataset.from_dict({"sentence1": ["A dog runs.", "A dog runs.", "A dog runs."],
+                             "sentence2": ["A dog is running.", "A puppy sleeps.", "Tax forms are due."],
+                             "score": [1.0, 0.4, 0.0]})
+    assert sb.sts_spearman(bi, sts) == pytest.approx(1.0)
+    table = sb.sts_table({"minilm": bi}, sts)
+    assert table.loc["minilm", "kind"] == "bi-encoder" and table.loc["minilm", "Spearman"] == 1.0
+
+
+def test_load_cross_encoder_offline_hub_id_is_refused():
+    with pytest.raises(course.ModelUnavailableError, match="offline"):
+        sb.load_cross_encoder(sb.HUB_STS_CROSS)
+
+
+# ---- training
+
+
+def test_cross_training_pairs_labels_and_no_test_split():
+    dev = course.load_sts(split="dev")
+    nli = course.load_nli(split="train")
+    pairs = sb.cross_training_pairs(dev, nli)
+    n_nli = sum(label != "neutral" for label in nli["label"])
+    assert len(pairs) == len(dev) + n_nli
+    assert set(pairs.column_names) == {"sentence1", "sentence2", "label"}
+    assert min(pairs["label"]) >= 0.0 and max(pairs["label"]) <= 1.0
+    assert len(sb.cross_training_pairs(dev, nli, limit=10)) == 10
+    with pytest.raises(course.DataError, match="test split"):
+        sb.cross_training_pairs(course.load_sts(split="test"), nli)
+
+
+def test_train_cross_encoder_moves_scores_towards_labels():
+    ce = sb.load_cross_encoder(device="cpu")
+    pairs = Dataset.from_dict({"sentence1": ["A dog barks."] * 4 + ["A cat sleeps."] * 4,
+                               "sentence2": ["A dog is barking."] * 4 + ["Stocks fell sharply."] * 4,
+                               "label": [1.0] * 4 + [0.0] * 4})
+    before = sb.pair_scores(ce, ["A dog barks.", "A cat sleeps."], ["A dog is barking.", "Stocks fell sharply."])
+    info = sb.train_cross_encoder(ce, pairs, epochs=3, batch_size=8, learning_rate=1e-4)
+    after = sb.pair_scores(ce, ["A dog barks.", "A cat sleeps."], ["A dog is barking.", "Stocks fell sharply."])
+    assert info["pairs"] == 8 and info["seconds"] > 0
+    assert (after[0] - after[1]) > (before[0] - before[1])
+    with pytest.raises(course.DataError, match="lack columns"):
+        sb.train_cross_encoder(ce, pairs.remove_columns("label"))
+
+
+# ---- scaling
+
+
+def test_pair_count_and_best_pair():
+    assert [sb.pair_count(n) for n in (1, 2, 10, 10_000)] == [0, 1, 45, 49_995_000]
+    rng = np.random.default_rng(1)
+    emb = rng.standard_normal((50, 8)).astype(np.float32)
+    emb[37] = emb[12] + 0.01  # a near-duplicate
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    sim = emb @ emb.T
+    np.fill_diagonal(sim, -np.inf)
+    i, j, score = sb.best_pair(emb, chunk=7)  # chunks that do not divide 50
+    assert (i, j) == (12, 37) and score == pytest.approx(sim.max(), abs=1e-6)
+
+
+def test_most_similar_pair_both_ways(bi, cross):
+    texts = ["A dog is barking loudly.", "Stocks fell on Monday.", "The dog barks loudly.",
+             "It will rain tomorrow."]
+    found = sb.most_similar_pair_bi(bi, texts)
+    assert (found["i"], found["j"]) == (0, 2) and found["encode_s"] > 0
+    out = sb.most_similar_pair_cross(cross, texts)
+    assert 0 <= out["i"] < out["j"] < 4 and out["seconds"] > 0
+
+
+def test_time_scaling_table(bi, cross):
+    texts = course.load_corpus()["text"][:6]
+    table = sb.time_scaling(bi, cross, texts, ns=(3, 6))
+    assert table["n"].tolist() == [3, 6] and table["pairs"].tolist() == [3, 15]
+    assert (table[["bi_s", "cross_s"]] > 0).all().all()
+    np.testing.assert_allclose(table["bi_s"], table["bi_encode_s"] + table["bi_search_s"])
+    with pytest.raises(ValueError, match="more than"):
+        sb.time_scaling(bi, cross, texts, ns=(3, 7))
+
+
+def test_fit_power_law_recovers_exponent():
+    ns = np.array([8, 16, 32, 64])
+    k, c = sb.fit_power_law(ns, 0.002 * ns ** 2.0)
+    assert k == pytest.approx(2.0) and c == pytest.approx(0.002)
+    with pytest.raises(ValueError, match="two values"):
+        sb.fit_power_law([8], [1.0])
+
+
+def _synthetic_table():
+    ns = np.array([8, 16, 32])
+    return pd.DataFrame({"n": ns, "pairs": ns * (ns - 1) // 2, "bi_encode_s": 0.01 * ns,
+                         "bi_search_s": 1e-6 * ns ** 2, "bi_s": 0.01 * ns + 1e-6 * ns ** 2,
+                         "cross_s": 0.02 * ns * (ns - 1) / 2})
+
+
+def test_cost_model_and_extrapolation():
+    table = _synthetic_table()
+    costs = sb.fit_costs(table, search_n=10_000, search_s=2.0)
+    assert costs.per_sentence == pytest.approx(0.01) and costs.per_pair == pytest.approx(0.02)
+    assert costs.per_entry == pytest.approx(2e-8)
+    out = sb.extrapolate(table, costs, n=10_000)
+    assert out["cross_s"] == pytest.approx(0.02 * 49_995_000)
+    assert out["bi_s"] == pytest.approx(0.01 * 10_000 + 2.0)
+    assert out["ratio"] == pytest.approx(out["cross_s"] / out["bi_s"])
+    assert out["pair_vs_sentence_cost"] == pytest.approx(2.0)
+    assert out["slope_cross"] > 1.8 and out["paper_ratio"] == pytest.approx(65 * 3600 / 5)
+
+
+def test_time_search_is_positive_and_fast():
+    assert 0 < sb.time_search(n=500, dim=16) < 5
+
+
+def test_human_time():
+    assert sb.human_time(4.2) == "4.2 s"
+    assert sb.human_time(65 * 3600) == "2.7 days"
+    assert sb.human_time(600) == "10.0 min"
+
+
+def test_scaling_figure_traces():
+    table = _synthetic_table()
+    fig = sb.scaling_figure(table, sb.fit_costs(table, 10_000, 2.0))
+    names = [t.name for t in fig.data]
+    assert len(fig.data) == 5 and names[-1] == "SBERT paper (V100)"
+    assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
+    assert max(fig.data[1].x) == 10_000  # the extrapolation reaches n = 10,000
+    assert list(fig.data[-1].y) == [5.0, 65 * 3600.0]
+
+
+def test_architecture_figure():
+    fig = sb.architecture_figure()
+    texts = " ".join(a.text for a in fig.layout.annotations)
+    for word in ("cosine(u, v)", "same weights", "[SEP]", "head", "Bi-encoder", "Cross-encoder"):
+        assert word in texts
+    assert len(fig.layout.shapes) == 12  # 11 boxes + the shared-weights link
+
+
+# ---- retrieve and rerank
+
+
+def test_retrieve_rerank(bi, cross, small_corpus):
+    texts, ids, emb = small_corpus
+    table = sb.retrieve_rerank(bi, cross, "Why do dogs pant?", texts, emb, top_k=5, ids=ids)
+    assert sorted(table["bi_rank"]) == [1, 2, 3, 4, 5] and table["cross_rank"].tolist() == [1, 2, 3, 4, 5]
+    assert (table["moved"] == table["bi_rank"] - table["cross_rank"]).all()
+    assert table["cross_score"].is_monotonic_decreasing
+    assert table.sort_values("bi_rank")["cosine"].is_monotonic_decreasing
+    fig = sb.rerank_figure(table)
+    assert len(fig.data) == 5 and [list(t.y) for t in fig.data][0] == [table.bi_rank[0], 1]
+    with pytest.raises(ValueError, match="empty"):
+        sb.retrieve_rerank(bi, cross, " ", texts, emb)
+
+
+def test_rerank_quality_and_mrr(bi, cross, small_corpus):
+    texts, ids, emb = small_corpus
+    queries = sb.load_queries(limit=3)
+    assert len(queries) == 3 and all(set(q["relevant"]) <= set(ids) for q in queries)
+    table = sb.rerank_quality(bi, cross, queries, texts, ids, emb, top_k=5)
+    assert len(table) == 3 and table["bi_rank"].notna().all()  # easy dog queries: found by cosine
+    assert sb.mrr([1, 2, None, float("nan")]) == pytest.approx(0.375)
+    assert sb.mrr([]) == 0.0
+
+
+# ---- exercises
+
+
+def test_check_max_pool():
+    def good(tokens, mask):
+        return tokens.masked_fill(mask.unsqueeze(-1) == 0, -math.inf).max(dim=1).values
+
+    def careless(tokens, mask):
+        return tokens.max(dim=1).values
+
+    assert ex.check_max_pool(good)
+    assert not ex.check_max_pool(careless)
+    assert not ex.check_max_pool(...)
+    assert not ex.check_max_pool(torch.zeros(2))
+    assert not ex.check_max_pool(lambda t, m: 1 / 0)
+
+
+def test_check_pair_count():
+    assert ex.check_pair_count(49_995_000)
+    assert not ex.check_pair_count(100_000_000)
+    assert not ex.check_pair_count(...)
+    assert ex.check_pair_count(45, n=10)
+
+
+# ---- benchmark script
+
+
+def test_benchmark_prints_json(capsys):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "bi_vs_cross.py"
+    spec = importlib.util.spec_from_file_location("bi_vs_cross", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    report = bench.main(["--ns", "3", "5", "--target", "400", "--device", "cpu"])
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["extrapolated"]["n"] == 400 and [r["n"] for r in printed["measured"]] == [3, 5]
+    assert report["extrapolated"]["cross_s"] > 0 and printed["extrapolated"]["paper_bi_s"] == 5.0
