@@ -9,7 +9,7 @@ Heavy libraries (torch, sentence-transformers, datasets) load on first use, not 
 """
 
 from course import viz
-from course.datasets import DataError, load_corpus, load_nli, load_sts
+from course.datasets import DataError, load_corpus, load_nli, load_queries, load_sts
 from course.env import (
     Profile,
     artifacts_dir,
@@ -25,6 +25,6 @@ from course.models import DEFAULT_MODEL, ModelUnavailableError, load_embedder
 
 __all__ = [
     "DEFAULT_MODEL", "DataError", "artifacts_dir", "ModelUnavailableError", "Profile", "banner", "device",
-    "in_colab", "is_online", "load_corpus", "load_embedder", "load_nli", "load_sts",
+    "in_colab", "is_online", "load_corpus", "load_embedder", "load_nli", "load_queries", "load_sts",
     "profile", "seed_everything", "setup_plotting", "viz",
 ]

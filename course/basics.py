@@ -48,6 +48,15 @@ def search(model, query: str, texts: Sequence[str], embeddings, k: int = 5,
     return pd.DataFrame(rows).set_index("rank")
 
 
+def pair_cosines(model, left: Sequence[str], right: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    """Cosine similarity of each (left[i], right[i]) pair (row by row, not all against all)."""
+    if len(left) != len(right):
+        raise ValueError(f"left has {len(left)} sentences but right has {len(right)}; pass pairs.")
+    a = model.encode(list(left), batch_size=batch_size, normalize_embeddings=True)
+    b = model.encode(list(right), batch_size=batch_size, normalize_embeddings=True)
+    return np.sum(a * b, axis=1)  # unit vectors: dot product = cosine
+
+
 def category_gaps(model, sts):
     """Per STS category: mean model cosine vs mean human score (both on 0-1), and the pairs.
 
@@ -56,11 +65,9 @@ def category_gaps(model, sts):
     """
     import pandas as pd
 
-    a = model.encode(list(sts["sentence1"]))
-    b = model.encode(list(sts["sentence2"]))
     pairs = pd.DataFrame({"category": sts["category"], "sentence1": sts["sentence1"],
                           "sentence2": sts["sentence2"], "human": sts["score"],
-                          "model": np.sum(a * b, axis=1)})  # unit vectors: dot = cosine
+                          "model": pair_cosines(model, sts["sentence1"], sts["sentence2"])})
     summary = pairs.groupby("category")[["human", "model"]].mean().round(3)
     summary["gap"] = (summary["model"] - summary["human"]).round(3)
     return summary.sort_values("gap", ascending=False), pairs

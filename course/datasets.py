@@ -150,6 +150,20 @@ def load_sts(source: str = COURSE, split: str = "test", limit: int | None = None
     return ds
 
 
+def load_queries(limit: int | None = None, path: str | Path | None = None) -> list[dict]:
+    """Search queries written for the course (id, query, relevant corpus ids, split), with every
+    relevant id checked against the corpus."""
+    path = Path(path or DATA_DIR / "retrieval.jsonl")
+    rows = read_jsonl(path, {"id": str, "query": str, "relevant": list, "split": str})
+    known = set(load_corpus()["id"])
+    for n, row in enumerate(rows, start=1):
+        missing = [c for c in row["relevant"] if c not in known]
+        if not row["relevant"] or missing:
+            raise _fail(path, n, f"relevant ids {missing or '[]'} are not corpus ids",
+                        "List one or more ids from course/data/corpus.jsonl")
+    return rows[:limit]
+
+
 def premise_id(text: str) -> str:
     """A stable id for a premise, so hub NLI data can be grouped and split like ours."""
     return "h" + hashlib.sha1(text.strip().encode()).hexdigest()[:10]

@@ -27,7 +27,8 @@ from mteb.abstasks.pair_classification import AbsTaskPairClassification
 from mteb.abstasks.task_metadata import TaskMetadata
 from mteb.models import SentenceTransformerEncoderWrapper
 
-from course.datasets import DATA_DIR, DataError, load_corpus, load_nli, load_sts, read_jsonl
+from course.basics import pair_cosines
+from course.datasets import DATA_DIR, load_corpus, load_nli, load_queries, load_sts
 from course.env import Profile, artifacts_dir
 
 HUB_TASKS = {"smoke": ("STSBenchmark",),
@@ -163,7 +164,8 @@ class CourseRetrieval(_CourseTask, AbsTaskRetrieval):
     def load_data(self, num_proc: int | None = None, **kwargs) -> None:
         from datasets import Dataset
 
-        queries, qrels = load_retrieval()
+        queries = load_queries()
+        qrels = {q["id"]: dict.fromkeys(q["relevant"], 1) for q in queries}
         corpus = load_corpus()
         if self.limit is not None:  # keep the sampled queries' documents plus some distractors
             queries = list(_take(Dataset.from_list(queries), self.limit))
@@ -215,20 +217,6 @@ def course_tasks(names: Iterable[str] | None = None, limit: int | None = None,
         for task in tasks if load else []:
             task.load_data()
     return tasks
-
-
-def load_retrieval(path: str | Path | None = None) -> tuple[list[dict], dict[str, dict[str, int]]]:
-    """Queries (id, query, relevant, split) and qrels {query id: {corpus id: 1}}, checked
-    against the corpus so that every relevant id exists."""
-    path = Path(path or DATA_DIR / "retrieval.jsonl")
-    rows = read_jsonl(path, {"id": str, "query": str, "relevant": list, "split": str})
-    known = set(load_corpus()["id"])
-    for n, row in enumerate(rows, start=1):
-        missing = [c for c in row["relevant"] if c not in known]
-        if not row["relevant"] or missing:
-            raise DataError(f"{path}, line {n}: relevant ids {missing or '[]'} are not corpus ids. "
-                            "List one or more ids from course/data/corpus.jsonl.")
-    return rows, {r["id"]: dict.fromkeys(r["relevant"], 1) for r in rows}
 
 
 def nli_pairs(split: str = "test"):
@@ -394,19 +382,12 @@ def published_frame(task: str | None = None):
 
 
 
-def cosine_scores(model, left: Sequence[str], right: Sequence[str], batch_size: int = 64) -> np.ndarray:
-    """Cosine similarity of each (left[i], right[i]) pair, computed directly."""
-    a = model.encode(list(left), batch_size=batch_size, normalize_embeddings=True)
-    b = model.encode(list(right), batch_size=batch_size, normalize_embeddings=True)
-    return np.sum(a * b, axis=1)
-
-
 def direct_sts_spearman(model, limit: int | None = None, batch_size: int = 64) -> float:
     """CourseSTS's main score computed by hand: Spearman of cosine vs gold (scipy)."""
     from scipy.stats import spearmanr
 
     sts = _take(load_sts(split="test"), limit)
-    cos = cosine_scores(model, sts["sentence1"], sts["sentence2"], batch_size)
+    cos = pair_cosines(model, sts["sentence1"], sts["sentence2"], batch_size)
     return float(spearmanr(cos, sts["gold"])[0])
 
 

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from course.basics import mean_pool, token_embeddings
-from course.datasets import DATA_DIR, DataError, read_jsonl
+from course.basics import mean_pool, pair_cosines, token_embeddings
+from course.datasets import DataError
 from course.env import Profile, is_online
 from course.env import device as default_device
 from course.models import ModelUnavailableError, packaged_model_path
@@ -199,13 +199,11 @@ def is_cross_encoder(model) -> bool:
 def pair_scores(model, left: Sequence[str], right: Sequence[str], batch_size: int = 64) -> np.ndarray:
     """Similarity of each (left[i], right[i]): cosine for a bi-encoder, the head's score for a
     cross-encoder."""
-    if len(left) != len(right):
-        raise ValueError(f"left has {len(left)} sentences but right has {len(right)}; pass pairs.")
     if is_cross_encoder(model):
+        if len(left) != len(right):
+            raise ValueError(f"left has {len(left)} sentences but right has {len(right)}; pass pairs.")
         return model.predict(list(zip(left, right, strict=True)), batch_size=batch_size, show_progress_bar=False)
-    a = model.encode(list(left), batch_size=batch_size, normalize_embeddings=True)
-    b = model.encode(list(right), batch_size=batch_size, normalize_embeddings=True)
-    return np.sum(a * b, axis=1)
+    return pair_cosines(model, left, right, batch_size)
 
 
 def sts_spearman(model, sts, batch_size: int = 64) -> float:
@@ -488,13 +486,6 @@ def architecture_figure():
 
 
 # ---------------------------------------------------------------- retrieve, then rerank
-
-
-def load_queries(limit: int | None = None, path: str | Path | None = None) -> list[dict]:
-    """Course retrieval queries (id, query, relevant corpus ids), checked by read_jsonl."""
-    rows = read_jsonl(Path(path or DATA_DIR / "retrieval.jsonl"),
-                      {"id": str, "query": str, "relevant": list, "split": str})
-    return rows[:limit]
 
 
 def retrieve_rerank(bi, cross, query: str, texts: Sequence[str], embeddings, top_k: int = 10,

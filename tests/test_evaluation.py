@@ -15,6 +15,7 @@ from sklearn.metrics import average_precision_score
 
 import course
 from course import evaluation as ev
+from course.basics import pair_cosines
 from course.exercises import evaluation as ex
 
 LIMIT = 16
@@ -70,20 +71,20 @@ def test_limit_is_a_fixed_sample():
     assert a.dataset["test"]["sentence1"] == b.dataset["test"]["sentence1"]
 
 
-def test_load_retrieval_checks_ids(tmp_path):
-    queries, qrels = ev.load_retrieval()
-    assert len(queries) == len(qrels) == 50
-    assert set(qrels["q19"]) == {"c098", "c099", "c122"}
+def test_load_queries_checks_ids(tmp_path):
+    queries = {q["id"]: q for q in course.load_queries()}
+    assert len(queries) == 50
+    assert set(queries["q19"]["relevant"]) == {"c098", "c099", "c122"}
     bad = tmp_path / "r.jsonl"
     bad.write_text(json.dumps({"id": "q1", "query": "x", "relevant": ["c999"], "split": "test"}))
     with pytest.raises(course.DataError, match="line 1.*c999"):
-        ev.load_retrieval(bad)
+        course.load_queries(path=bad)
 
 
 def test_sts_score_equals_scipy(model, run):
     tasks, result = run
     data = _task(tasks, "CourseSTS").dataset["test"]
-    cos = ev.cosine_scores(model, data["sentence1"], data["sentence2"])
+    cos = pair_cosines(model, data["sentence1"], data["sentence2"])
     expected = spearmanr(cos, data["score"])[0]
     assert ev.main_score(result, "CourseSTS") == pytest.approx(expected, abs=1e-6)
     assert ev.direct_sts_spearman(model, limit=LIMIT) == pytest.approx(expected, abs=1e-6)
@@ -92,7 +93,7 @@ def test_sts_score_equals_scipy(model, run):
 def test_pair_classification_ap_equals_sklearn(model, run):
     tasks, result = run
     data = _task(tasks, "CoursePairClassification").dataset["test"]
-    cos = ev.cosine_scores(model, data["sentence1"], data["sentence2"])
+    cos = pair_cosines(model, data["sentence1"], data["sentence2"])
     expected = average_precision_score(data["labels"], cos)
     scores = next(tr for tr in result.task_results
                   if tr.task_name == "CoursePairClassification").scores["test"][0]

@@ -240,7 +240,7 @@ def test_retrieve_rerank(bi, cross, small_corpus):
 
 def test_rerank_quality_and_mrr(bi, cross, small_corpus):
     texts, ids, emb = small_corpus
-    queries = sb.load_queries(limit=3)
+    queries = course.load_queries(limit=3)
     assert len(queries) == 3 and all(set(q["relevant"]) <= set(ids) for q in queries)
     table = sb.rerank_quality(bi, cross, queries, texts, ids, emb, top_k=5)
     assert len(table) == 3 and table["bi_rank"].notna().all()  # easy dog queries: found by cosine
