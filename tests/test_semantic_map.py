@@ -1,0 +1,136 @@
+"""Tests of course.semantic_map (notebook 02). One small map per module: UMAP's first fit in a
+process compiles numba code, so it is built once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import course
+from course import semantic_map as sm
+from course.exercises import semantic_space as ex
+from course.viz import PALETTE
+
+
+class CountingModel:
+    """Wraps a model and records how many texts each encode call got."""
+
+    def __init__(self, model):
+        self.model, self.calls = model, []
+
+    def encode(self, texts, **kw):
+        self.calls.append(len(texts))
+        return self.model.encode(texts, **kw)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return course.load_embedder(device="cpu")
+
+
+@pytest.fixture(scope="module")
+def smap(model):
+    corpus = course.load_corpus()
+    return sm.build_map(model, corpus["text"], corpus["topic"], n_neighbors=5, n_epochs=30)
+
+
+def test_wrap_breaks_long_text_for_hover():
+    text = "word " * 40
+    parts = sm.wrap(text, 60).split("<br>")
+    assert len(parts) > 2 and all(len(p) <= 60 for p in parts)
+    assert sm.wrap("short") == "short"
+
+
+def test_nearest_orders_by_cosine():
+    emb = np.array([[1, 0], [0, 1], [0.6, 0.8], [0.8, 0.6]], dtype=np.float32)
+    idx, sims = sm.nearest(np.array([1.0, 0.0]), emb, k=3)
+    assert idx.tolist() == [0, 3, 2]
+    assert np.allclose(sims, [1.0, 0.8, 0.6])
+
+
+def test_purity_and_overlap_on_known_layouts():
+    two_blobs = np.array([[0, 0], [0, 1], [1, 0], [10, 10], [10, 11], [11, 10]], dtype=float)
+    assert sm.neighbour_purity(two_blobs, list("aaabbb"), k=2) == 1.0
+    assert sm.neighbour_purity(two_blobs, list("ababab"), k=2) < 0.5
+    circle = np.stack([np.cos(np.arange(8)), np.sin(np.arange(8))], axis=1)
+    assert sm.neighbour_overlap(circle, circle, k=3) == 1.0
+    assert sm.neighbour_overlap(circle, np.random.default_rng(0).normal(size=(8, 2)), k=3) < 1.0
+    with pytest.raises(ValueError, match="k=6"):
+        sm.knn_indices(two_blobs, 6)
+
+
+def test_build_map_shapes_and_bad_input(smap, model):
+    n = len(smap.texts)
+    assert smap.embeddings.shape == (n, 384)
+    assert np.allclose(np.linalg.norm(smap.embeddings, axis=1), 1, atol=1e-4)
+    assert smap.xy_umap.shape == smap.xy_pca.shape == (n, 2)
+    assert len(smap.topic_names) == 10
+    with pytest.raises(ValueError, match="one topic per text"):
+        sm.build_map(model, ["a", "b"], ["x"])
+    with pytest.raises(ValueError, match="layout"):
+        smap.layout("tsne")
+
+
+def test_map_figure_one_trace_per_topic(smap):
+    fig = sm.map_figure(smap)
+    assert [t.name for t in fig.data] == smap.topic_names
+    assert [t.marker.color for t in fig.data] == PALETTE[:10]
+    assert all(t.marker.size == 9 for t in fig.data)
+    assert sum(len(t.x) for t in fig.data) == len(smap.texts)
+    long_hover = [h for t in fig.data for h in t.text if len(h) > 70]
+    assert long_hover and all("<br>" in h for h in long_hover)
+
+
+def test_compare_figure_shares_the_legend(smap):
+    fig = sm.compare_figure(smap)
+    assert len(fig.data) == 20
+    assert [t.showlegend for t in fig.data] == [True] * 10 + [False] * 10
+    assert "variance" in fig.layout.annotations[1].text
+
+
+def test_locate_lists_neighbours_from_full_space(smap, model):
+    own = smap.texts[3]
+    landing = sm.locate(smap, model, own, k=5)
+    assert landing.ok and landing.xy.shape == (2,) and np.isfinite(landing.xy).all()
+    assert landing.neighbours["sentence"].iloc[0] == own
+    assert landing.neighbours["cosine"].iloc[0] == pytest.approx(1.0, abs=1e-3)
+    assert landing.neighbours["cosine"].is_monotonic_decreasing
+    assert len(landing.neighbours) == 5
+
+
+@pytest.mark.parametrize("empty", ["", "   ", "\n\t", None])
+def test_empty_sentence_gets_a_message(smap, model, empty):
+    landing = sm.render_landing(smap, model, empty)
+    assert not landing.ok and landing.figure is None
+    assert "Type a sentence" in landing.message
+
+
+def test_render_landing_embeds_once_and_adds_a_star(smap, model, monkeypatch):
+    counting = CountingModel(model)
+    monkeypatch.setattr(smap.umap, "fit", lambda *a, **k: pytest.fail("refit on interaction"))
+    landing = sm.render_landing(smap, counting, "The zebra herd crossed the river.")
+    assert counting.calls == [1]  # only the new sentence is embedded; the corpus is reused
+    star = landing.figure.data[-1]
+    assert star.marker.symbol == "star" and star.marker.size >= 20
+    assert len(landing.figure.data) == 11
+    assert (star.x[0], star.y[0]) == pytest.approx(tuple(landing.xy))
+
+
+def test_what_2d_hides_compares_three_spaces(smap):
+    table = sm.what_2d_hides(smap, k=5)
+    assert list(table.columns) == ["purity@5", "silhouette", "true neighbours kept@5"]
+    assert len(table) == 3
+    full, pca = table.iloc[0], table.loc["PCA 2D"]
+    assert full["true neighbours kept@5"] == 1.0
+    assert pca["true neighbours kept@5"] < 1.0
+    assert full["purity@5"] > pca["purity@5"]  # 2 linear dimensions cannot hold 10 topics
+
+
+def test_exercise_check(smap, model):
+    assert ex.check_bridge(..., smap, model) is False
+    assert ex.check_bridge("", smap, model) is False
+    assert ex.check_bridge("My puppy loves to chase a ball in the park.", smap, model) is False
+    solution = "Is it too hot today to walk my dog? The forecast says thirty-five degrees."
+    assert ex.check_bridge(solution, smap, model) is True
+    with pytest.raises(ValueError, match="Unknown topic"):
+        ex.check_bridge("x", smap, model, topics=("dogs", "dinosaurs"))
