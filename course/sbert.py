@@ -44,7 +44,8 @@ class SbertPreset:
     train_pairs: int | None  # cross-encoder training pairs (None: all course pairs)
     epochs: int
     train_batch_size: int
-    learning_rate: float
+    learning_rate: float  # the pretrained backbone
+    head_learning_rate: float  # the new, randomly initialised score head
     scaling_ns: tuple[int, ...]  # n for "most similar pair among n sentences"
     repeats: int  # timing repeats (the fastest counts)
     queries: int | None  # retrieval queries to rerank (None: all)
@@ -52,12 +53,15 @@ class SbertPreset:
 
 
 PRESETS = {
-    "smoke": SbertPreset(train_pairs=32, epochs=1, train_batch_size=16, learning_rate=5e-5,
-                         scaling_ns=(8, 16, 24), repeats=1, queries=8, top_k=5),
-    "cpu": SbertPreset(train_pairs=None, epochs=3, train_batch_size=16, learning_rate=5e-5,
-                       scaling_ns=(8, 16, 32, 64, 128), repeats=1, queries=None, top_k=10),
-    "gpu": SbertPreset(train_pairs=None, epochs=4, train_batch_size=16, learning_rate=5e-5,
-                       scaling_ns=(16, 32, 64, 128, 256), repeats=3, queries=None, top_k=10),
+    "smoke": SbertPreset(train_pairs=48, epochs=1, train_batch_size=16, learning_rate=1e-4,
+                         head_learning_rate=1e-3, scaling_ns=(8, 16, 24), repeats=1, queries=8,
+                         top_k=5),
+    "cpu": SbertPreset(train_pairs=None, epochs=2, train_batch_size=16, learning_rate=1e-4,
+                       head_learning_rate=1e-3, scaling_ns=(8, 16, 32, 64), repeats=1,
+                       queries=None, top_k=10),
+    "gpu": SbertPreset(train_pairs=None, epochs=3, train_batch_size=16, learning_rate=1e-4,
+                       head_learning_rate=1e-3, scaling_ns=(16, 32, 64, 128, 256), repeats=3,
+                       queries=None, top_k=10),
 }
 
 
@@ -230,9 +234,16 @@ def sts_table(models: dict, sts, batch_size: int = 64):
 # ---------------------------------------------------------------- training a cross-encoder
 
 
-def cross_training_pairs(sts, nli, limit: int | None = None, seed: int = 0):
-    """Training pairs (sentence1, sentence2, label in 0-1): STS pairs with their 0-1 score, NLI
-    entailments as 1 and contradictions as 0 (neutral left out), shuffled."""
+# NLI labels read as rough similarity scores on the STS 0-1 scale: an entailed hypothesis is
+# close to a paraphrase, a contradiction still shares the premise's topic and words.
+NLI_SCORES = {"entailment": 0.9, "neutral": 0.6, "contradiction": 0.3}
+
+
+def cross_training_pairs(sts, nli, limit: int | None = None, seed: int = 0,
+                         random_negatives: int = 1):
+    """Training pairs (sentence1, sentence2, label in 0-1), shuffled: STS pairs with their score,
+    NLI pairs scored by NLI_SCORES, and for each premise `random_negatives` hypotheses written
+    for other premises, scored 0 (unrelated)."""
     import random
 
     from datasets import Dataset
@@ -240,18 +251,29 @@ def cross_training_pairs(sts, nli, limit: int | None = None, seed: int = 0):
     if "split" in sts.column_names and "test" in set(sts["split"]):
         raise DataError("The STS pairs given for training include the test split; train on "
                         "load_sts(split='dev') and keep the test split for evaluation.")
+    unknown = set(nli["label"]) - set(NLI_SCORES)
+    if unknown:
+        raise DataError(f"NLI labels {sorted(unknown)} are not in {sorted(NLI_SCORES)}; pass "
+                        "pairs from course.load_nli().")
+    rng = random.Random(seed)
     rows = [{"sentence1": r["sentence1"], "sentence2": r["sentence2"], "label": float(r["score"])}
             for r in sts]
     rows += [{"sentence1": r["premise"], "sentence2": r["hypothesis"],
-              "label": 1.0 if r["label"] == "entailment" else 0.0}
-             for r in nli if r["label"] != "neutral"]
-    random.Random(seed).shuffle(rows)
+              "label": NLI_SCORES[r["label"]]} for r in nli]
+    premises = dict(zip(nli["premise_id"], nli["premise"], strict=True))
+    for pid, premise in premises.items():
+        others = [h for q, h in zip(nli["premise_id"], nli["hypothesis"], strict=True) if q != pid]
+        rows += [{"sentence1": premise, "sentence2": h, "label": 0.0}
+                 for h in rng.sample(others, min(random_negatives, len(others)))]
+    rng.shuffle(rows)
     return Dataset.from_list(rows[:limit])
 
 
 def train_cross_encoder(model, pairs, epochs: int = 1, batch_size: int = 16,
-                        learning_rate: float = 5e-5, seed: int = 0) -> dict:
-    """Fine-tune a CrossEncoder in place with BinaryCrossEntropyLoss; returns seconds and loss."""
+                        learning_rate: float = 1e-4, head_learning_rate: float | None = 1e-3,
+                        seed: int = 0) -> dict:
+    """Fine-tune a CrossEncoder in place with BinaryCrossEntropyLoss (the new score head gets
+    its own, higher learning rate); returns pairs, epochs, seconds and the mean training loss."""
     import torch
     from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
     from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
@@ -260,11 +282,12 @@ def train_cross_encoder(model, pairs, epochs: int = 1, batch_size: int = 16,
     if missing:
         raise DataError(f"Training pairs lack columns {sorted(missing)}; build them with "
                         "cross_training_pairs(sts, nli).")
+    heads = {r"classifier|pooler": head_learning_rate} if head_learning_rate else {}
     with tempfile.TemporaryDirectory() as out:
         args = CrossEncoderTrainingArguments(
             output_dir=out, num_train_epochs=epochs, per_device_train_batch_size=batch_size,
-            learning_rate=learning_rate, warmup_steps=0.1, seed=seed, save_strategy="no",
-            logging_strategy="no", report_to="none", disable_tqdm=True,
+            learning_rate=learning_rate, learning_rate_mapping=heads, warmup_steps=0.1, seed=seed,
+            save_strategy="no", logging_strategy="no", report_to="none", disable_tqdm=True,
             dataloader_pin_memory=torch.cuda.is_available())
         trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=pairs,
                                       loss=BinaryCrossEntropyLoss(model))

@@ -109,13 +109,28 @@ def test_cross_training_pairs_labels_and_no_test_split():
     dev = course.load_sts(split="dev")
     nli = course.load_nli(split="train")
     pairs = sb.cross_training_pairs(dev, nli)
-    n_nli = sum(label != "neutral" for label in nli["label"])
-    assert len(pairs) == len(dev) + n_nli
+    n_premises = len(set(nli["premise_id"]))
+    assert len(pairs) == len(dev) + len(nli) + n_premises
     assert set(pairs.column_names) == {"sentence1", "sentence2", "label"}
     assert min(pairs["label"]) >= 0.0 and max(pairs["label"]) <= 1.0
+    frame = pairs.to_pandas()
+    # every NLI pair keeps its graded score; each random negative pairs a premise with a
+    # hypothesis written for another premise, scored 0
+    hypotheses = dict(zip(nli["hypothesis"], nli["premise"], strict=False))
+    negatives = frame[(frame["label"] == 0.0) & frame["sentence1"].isin(set(nli["premise"]))]
+    assert len(negatives) == n_premises
+    assert all(hypotheses[h] != p for p, h in zip(negatives["sentence1"], negatives["sentence2"],
+                                                  strict=True))
+    entailed = frame[(frame["sentence1"] == nli[0]["premise"])
+                     & (frame["sentence2"] == nli[0]["hypothesis"])]
+    assert entailed["label"].tolist() == [sb.NLI_SCORES[nli[0]["label"]]]
     assert len(sb.cross_training_pairs(dev, nli, limit=10)) == 10
+    assert len(sb.cross_training_pairs(dev, nli, random_negatives=0)) == len(dev) + len(nli)
+    assert sb.cross_training_pairs(dev, nli, seed=1)["sentence1"] != pairs["sentence1"]
     with pytest.raises(course.DataError, match="test split"):
         sb.cross_training_pairs(course.load_sts(split="test"), nli)
+    with pytest.raises(course.DataError, match="NLI labels"):
+        sb.cross_training_pairs(dev, nli.map(lambda r: {"label": "maybe"}))
 
 
 def test_train_cross_encoder_moves_scores_towards_labels():
@@ -130,6 +145,17 @@ def test_train_cross_encoder_moves_scores_towards_labels():
     assert (after[0] - after[1]) > (before[0] - before[1])
     with pytest.raises(course.DataError, match="lack columns"):
         sb.train_cross_encoder(ce, pairs.remove_columns("label"))
+
+
+def test_train_cross_encoder_head_has_its_own_learning_rate():
+    ce = sb.load_cross_encoder(device="cpu")
+    pairs = Dataset.from_dict({"sentence1": ["A dog barks.", "A cat sleeps."],
+                               "sentence2": ["A dog is barking.", "Stocks fell sharply."],
+                               "label": [1.0, 0.0]})
+    start = {n: p.detach().clone() for n, p in ce.named_parameters()}
+    sb.train_cross_encoder(ce, pairs, epochs=2, batch_size=2, learning_rate=0.0, head_learning_rate=1e-3)
+    moved = {n for n, p in ce.named_parameters() if not torch.equal(p, start[n])}
+    assert moved and all("classifier" in n or "pooler" in n for n in moved)
 
 
 # ---- scaling
