@@ -25,3 +25,12 @@ def placeholder(hint: str) -> bool:
     """The learner has not answered yet: say what to do, do not fail."""
     print("✏️  Not attempted yet: " + hint)
     return False
+
+
+def as_number(answer: Any, what: str) -> float | None:
+    """The answer as a float, or None after saying it should be `what` (one number)."""
+    try:
+        return float(answer)
+    except (TypeError, ValueError):
+        feedback(False, "", f"Expected one number ({what}), got {answer!r}.")
+        return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from course.exercises import feedback, not_attempted, placeholder
+from course.exercises import as_number, feedback, not_attempted, placeholder
 
 
 def check_sts_by_hand(answer: Any, mteb_score: float) -> bool:
@@ -12,10 +12,9 @@ def check_sts_by_hand(answer: Any, mteb_score: float) -> bool:
     if not_attempted(answer):
         return placeholder("encode sentence1 and sentence2 of the task's data, take the cosine of "
                            "each pair, then scipy.stats.spearmanr(cosines, data['score'])[0].")
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        return feedback(False, "", f"Expected one number (a Spearman correlation), got {answer!r}.")
+    value = as_number(answer, "a Spearman correlation")
+    if value is None:
+        return False
     return feedback(
         abs(value - mteb_score) < 1e-6,
         f"{value:.4f}: exactly mteb's cosine_spearman. The benchmark score is nothing more "

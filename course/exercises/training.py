@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from course.exercises import feedback, not_attempted, placeholder
+from course.exercises import as_number, feedback, not_attempted, placeholder
 
 
 def check_triplet_accuracy(answer, expected: float) -> bool:
@@ -12,10 +12,9 @@ def check_triplet_accuracy(answer, expected: float) -> bool:
     if not_attempted(answer):
         return placeholder("encode anchors, positives and negatives, compare cos(a, p) with "
                            "cos(a, n) per triplet, and take the share where the positive wins.")
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        return feedback(False, "", f"answer should be one number between 0 and 1, got {answer!r}.")
+    value = as_number(answer, "a share between 0 and 1")
+    if value is None:
+        return False
     if not 0.0 <= value <= 1.0 or math.isnan(value):
         return feedback(False, "", f"{value} is not a share: accuracy lies between 0 and 1.")
     if abs(value - (1.0 - expected)) < 1e-6 and abs(expected - 0.5) > 1e-6:
