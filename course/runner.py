@@ -63,15 +63,20 @@ def execute(path: Path, profile: str, out_dir: Path | None, timeout: int = 1800)
     from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(path, as_version=4)
-    os.environ["COURSE_PROFILE"] = profile  # the kernel inherits it
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
-    start, error = time.perf_counter(), ""
+    start, error, before = time.perf_counter(), "", os.environ.get("COURSE_PROFILE")
+    os.environ["COURSE_PROFILE"] = profile  # the kernel inherits it
     with _PeakRSS() as rss:
         try:
             client.execute()
         except CellExecutionError as err:
             error = str(err).strip().splitlines()[-1][:300] if str(err).strip() else repr(err)
+        finally:
+            if before is None:
+                del os.environ["COURSE_PROFILE"]
+            else:
+                os.environ["COURSE_PROFILE"] = before
     result = RunResult(path.name, not error, round(time.perf_counter() - start, 1),
                        round(rss.peak / 2**20, 1), error)
     if out_dir is not None:
