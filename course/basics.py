@@ -48,12 +48,20 @@ def search(model, query: str, texts: Sequence[str], embeddings, k: int = 5,
     return pd.DataFrame(rows).set_index("rank")
 
 
+def embed(model, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    """Unit-length embeddings (rows), so a dot product is the cosine similarity."""
+    texts = list(texts)
+    if not texts:
+        raise ValueError("embed() got no texts: pass at least one sentence.")
+    return np.asarray(model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
+                                   convert_to_numpy=True), dtype=np.float32)
+
+
 def pair_cosines(model, left: Sequence[str], right: Sequence[str], batch_size: int = 64) -> np.ndarray:
     """Cosine similarity of each (left[i], right[i]) pair (row by row, not all against all)."""
     if len(left) != len(right):
         raise ValueError(f"left has {len(left)} sentences but right has {len(right)}; pass pairs.")
-    a = model.encode(list(left), batch_size=batch_size, normalize_embeddings=True)
-    b = model.encode(list(right), batch_size=batch_size, normalize_embeddings=True)
+    a, b = embed(model, left, batch_size), embed(model, right, batch_size)
     return np.sum(a * b, axis=1)  # unit vectors: dot product = cosine
 
 

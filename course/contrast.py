@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from course.basics import embed
 from course.datasets import DATA_DIR, DataError
 from course.viz import PALETTE, similarity_heatmap, style
 
@@ -135,7 +136,7 @@ def _clean(items: Sequence[str], what: str) -> list[str]:
 def encode(model, texts: Sequence[str], template: str = "{}") -> np.ndarray:
     """Unit-length embeddings of the texts, each put through `template` first."""
     texts = [template.format(t) for t in _clean(texts, "texts")]
-    return np.asarray(model.encode(texts, normalize_embeddings=True, convert_to_numpy=True))
+    return embed(model, texts)
 
 
 def concept_similarities(model, concepts: Sequence[str], template: str = TEMPLATE) -> np.ndarray:

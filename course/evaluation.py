@@ -30,6 +30,7 @@ from mteb.models import SentenceTransformerEncoderWrapper
 from course.basics import pair_cosines
 from course.datasets import DATA_DIR, load_corpus, load_nli, load_queries, load_sts
 from course.env import Profile, artifacts_dir
+from course.models import fingerprint
 
 HUB_TASKS = {"smoke": ("STSBenchmark",),
              "cpu": ("STSBenchmark", "Banking77Classification.v2"),
@@ -252,15 +253,6 @@ def task_types_frame(benchmark: str = "MTEB(eng, v2)"):
     rows = [{"type": k, "asks": v[0], "main_score": v[1], f"tasks in {benchmark}": int(counts.get(k, 0))}
             for k, v in TASK_TYPES.items()]
     return pd.DataFrame(rows).set_index("type")
-
-
-def fingerprint(model) -> str:
-    """A short hash of a model's weights, so cached results of a retrained model are not reused."""
-    digest = hashlib.sha1()
-    for name, tensor in sorted(model.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()[:12]
 
 
 def as_mteb_model(model, name: str):

@@ -107,6 +107,16 @@ def resolve(name: str | None = None) -> str:
     return name if "/" in name or name not in _ALIASES else DEFAULT_MODEL
 
 
+def fingerprint(model) -> str:
+    """A short hash of a model's weights, so a cache never mixes two models (a fine-tuned
+    model changes most weights but not, say, its unused token rows)."""
+    digest = hashlib.sha1()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:12]
+
+
 def load_embedder(name: str | None = None, device: str | None = None):
     """Load a SentenceTransformer: `name` by hub id online, the packaged MiniLM offline.
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from course.basics import embed
 from course.viz import PALETTE, style
 
 # UMAP sizes per profile: smoke runs fewer epochs, but the same code path (fit + transform).
@@ -28,15 +29,6 @@ STAR_COLOR = "#111111"
 def wrap(text: str, width: int = 60) -> str:
     """Hover text: the sentence broken with <br> about every `width` characters."""
     return "<br>".join(textwrap.wrap(text, width)) or text
-
-
-def embed(model, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-    """Unit-length embeddings (rows), so a dot product is the cosine similarity."""
-    texts = list(texts)
-    if not texts:
-        raise ValueError("embed() got no texts: pass at least one sentence.")
-    return np.asarray(model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
-                                   convert_to_numpy=True), dtype=np.float32)
 
 
 def fit_umap(embeddings: np.ndarray, n_neighbors: int = 15, n_epochs: int | None = None,

@@ -14,7 +14,6 @@ Your own NLI file (CSV or JSONL with premise / hypothesis / label) goes through
 from __future__ import annotations
 
 import csv
-import hashlib
 import html
 import json
 import random
@@ -26,8 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
+from course import basics
 from course.datasets import NLI_LABELS, DataError, premise_id, read_jsonl
 from course.env import artifacts_dir
+from course.models import fingerprint
 
 # Size knobs of this lesson, keyed by profile name: how many premises the model-based
 # comparison uses (None = all). Mining from labels is cheap and always uses everything.
@@ -207,17 +208,11 @@ def model_negatives(triplets, model, corpus: Sequence[str], one_positive: bool =
         Dataset.from_dict({"anchor": [a for a, _ in pairs], "positive": [p for _, p in pairs]}),
         model, corpus=list(corpus), num_negatives=1, sampling_strategy="top",
         output_format="triplet", batch_size=batch_size, verbose=False,
-        cache_folder=str(artifacts_dir() / "cache" / "mining" / _fingerprint(model)), **filters)
+        cache_folder=str(artifacts_dir() / "cache" / "mining" / fingerprint(model)), **filters)
     negative = dict(zip(mined["anchor"], mined["negative"], strict=True))
     base = [{"anchor": a, "positive": p} for a, p in pairs] if one_positive else triplets
     rows = [{**r, "negative": negative[r["anchor"]]} for r in base if r["anchor"] in negative]
     return _triplet_dataset(rows)
-
-
-def _fingerprint(model) -> str:
-    """A short id of a model's weights, so a cache never mixes two models' embeddings."""
-    first = next(model.parameters()).detach().cpu().float().numpy()
-    return hashlib.sha1(first.tobytes()[:65536] + str(first.shape).encode()).hexdigest()[:12]
 
 
 def negative_relations(triplets, nli) -> list[str]:
@@ -272,8 +267,7 @@ def embed(model, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
     cache = _EMBEDDINGS.setdefault(model, {})
     todo = [t for t in dict.fromkeys(texts) if t not in cache]
     if todo:
-        vecs = model.encode(todo, batch_size=batch_size, normalize_embeddings=True,
-                            convert_to_numpy=True)
+        vecs = basics.embed(model, todo, batch_size)
         cache.update(zip(todo, vecs, strict=True))
     return np.stack([cache[t] for t in texts]) if len(texts) else np.zeros((0, 0))
 
