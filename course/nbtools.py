@@ -38,7 +38,7 @@ def header(path: str, title: str, goals: list[str], minutes: int) -> list:
 def setup_cell() -> object:
     """Colab installs the course package; elsewhere the cell only imports it."""
     return code(f'''
-{SETUP_MARK} on Colab this installs the course package (about a minute); elsewhere it does nothing.
+{SETUP_MARK} on Colab this installs the course package; elsewhere it does nothing.
 import sys
 if "google.colab" in sys.modules:
     %pip install -q "{meta.pip_spec()}"
