@@ -63,9 +63,54 @@ def write(path: Path, cells: list, gpu: bool = False) -> None:
     nbformat.write(nb, path)
 
 
-def strip(nb) -> bool:
-    """Remove outputs, execution counts and per-user metadata in place; True if anything changed."""
+_SOLUTION_RE = re.compile(r"^#+\s*Solution", re.M | re.I)
+SOLUTION_TITLE = "#@title Solution"
+CHECK_TITLE = "#@title Course check (you can skip this cell)"
+
+
+def hidden_cells(nb) -> list[tuple[int, str]]:
+    """(index, title) of every code cell that is shown collapsed.
+
+    Solution cells: the code cells after a markdown cell whose heading is "Solution", up to
+    the next markdown cell. Check cells: code cells tagged `check` (asserts that guard the
+    course, which a learner need not read).
+    """
+    out, in_solution = [], False
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            in_solution = bool(_SOLUTION_RE.search(cell.source))
+        elif "check" in cell.get("metadata", {}).get("tags", []):
+            out.append((i, CHECK_TITLE))
+        elif in_solution:
+            out.append((i, SOLUTION_TITLE))
+    return out
+
+
+def is_collapsed(cell) -> bool:
+    """Collapsed in JupyterLab (source_hidden) and in Colab (form view with a #@title line)."""
+    md = cell.get("metadata", {})
+    return (md.get("jupyter", {}).get("source_hidden") is True and md.get("cellView") == "form"
+            and cell.source.startswith("#@title "))
+
+
+def collapse(nb) -> bool:
+    """Collapse every solution and check cell (JupyterLab and Colab); True if anything changed."""
     changed = False
+    for i, title in hidden_cells(nb):
+        cell = nb.cells[i]
+        if is_collapsed(cell):
+            continue
+        if not cell.source.startswith("#@title "):
+            cell.source = title + "\n" + cell.source
+        cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
+        cell.metadata["cellView"] = "form"
+        changed = True
+    return changed
+
+
+def strip(nb) -> bool:
+    """Remove outputs, execution counts and per-user metadata, collapse solutions; True if anything changed."""
+    changed = collapse(nb)
     for cell in nb.cells:
         if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count") is not None):
             cell.outputs, cell.execution_count = [], None
@@ -92,6 +137,8 @@ def dirty_reasons(path: Path) -> list[str]:
             out.append(f"cell {i} has an execution count")
     if "widgets" in nb.metadata:
         out.append("notebook metadata holds widget state")
+    out += [f"cell {i} (solution or check) is not collapsed" for i, _ in hidden_cells(nb)
+            if not is_collapsed(nb.cells[i])]
     return out
 
 
@@ -140,3 +187,26 @@ def sync_readme(readme: Path = ROOT / "README.md") -> bool:
     if new != text:
         readme.write_text(new, encoding="utf-8")
     return new != text
+
+
+_WARNING_RE = re.compile(
+    r"^(?P<file>\S.*?):(?P<line>\d+): (?P<cat>\w*(?:DeprecationWarning|FutureWarning)): (?P<msg>.*)$", re.M)
+
+
+def own_warnings(outputs: list[dict]) -> list[str]:
+    """Deprecation/Future warnings in a cell's outputs that point at course or notebook code.
+
+    Python reports a warning at the line that triggered it (the library's stacklevel), so the
+    file tells whose call is out of date: a cell (`/tmp/ipykernel_*/...py`) or `course/`.
+    Warnings a library raises inside itself are the library's business and are not listed.
+    """
+    course_dir = str(ROOT / "course") + "/"
+    found = []
+    for out in outputs:
+        if out.get("output_type") != "stream" or out.get("name") != "stderr":
+            continue
+        for m in _WARNING_RE.finditer(out.get("text", "")):
+            path = m.group("file")
+            if path.startswith(course_dir) or "ipykernel_" in path or path.startswith("<ipython-input"):
+                found.append(f"{m.group('cat')} at {path}:{m.group('line')}: {m.group('msg')}")
+    return found

@@ -60,3 +60,43 @@ def test_readme_links_come_from_meta():
     for path in NOTEBOOKS:
         assert meta.colab_url(f"notebooks/{path.name}") in readme, f"README lacks the badge of {path.name}"
     assert "colab.research.google.com/github/" not in readme.replace(meta.colab_url(""), "")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_solutions_and_checks_are_collapsed(path):
+    nb = nbformat.read(path, as_version=4)
+    hidden = nbtools.hidden_cells(nb)
+    assert any(title == nbtools.SOLUTION_TITLE for _, title in hidden), "no code cell under a 'Solution' heading"
+    open_cells = [i for i, _ in hidden if not nbtools.is_collapsed(nb.cells[i])]
+    assert not open_cells, f"cells {open_cells} must be collapsed: run `python -m course strip {path}`"
+
+
+def test_collapse_marks_solutions_and_checks_for_jupyterlab_and_colab():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbtools.md("## Exercise"), nbtools.code("answer = ..."),
+        nbtools.md("### Solution"), nbtools.code("answer = 1"),
+        nbtools.md("## Next"), nbtools.code("x = 2"), nbtools.code("assert x == 2"),
+    ])
+    nb.cells[6].metadata["tags"] = ["check"]
+    assert [i for i, _ in nbtools.hidden_cells(nb)] == [3, 6]
+    assert nbtools.collapse(nb) and not nbtools.collapse(nb)
+    solution, check = nb.cells[3], nb.cells[6]
+    assert solution.source == "#@title Solution\nanswer = 1"
+    assert solution.metadata == {"jupyter": {"source_hidden": True}, "cellView": "form"}
+    assert check.source.startswith("#@title ") and nbtools.is_collapsed(check)
+    assert not nbtools.is_collapsed(nb.cells[1]) and not nbtools.is_collapsed(nb.cells[5])
+
+
+def test_own_warnings_names_our_code_and_ignores_the_libraries():
+    text = (
+        "/tmp/ipykernel_12/3.py:2: DeprecationWarning: Importing from 'sentence_transformers.models' is deprecated\n"
+        "  from sentence_transformers.models import Pooling\n"
+        f"{nbtools.ROOT}/course/sbert.py:40: FutureWarning: `tokenize` is deprecated\n"
+        "/x/site-packages/transformers/foo.py:9: FutureWarning: inside the library\n"
+        "/tmp/ipykernel_12/3.py:5: UserWarning: not a deprecation\n"
+    )
+    found = nbtools.own_warnings([{"output_type": "stream", "name": "stderr", "text": text},
+                                  {"output_type": "stream", "name": "stdout", "text": text}])
+    assert len(found) == 2
+    assert found[0].startswith("DeprecationWarning at /tmp/ipykernel_12/3.py:2")
+    assert "course/sbert.py:40" in found[1]
