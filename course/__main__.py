@@ -5,6 +5,10 @@
   strip       strip outputs from notebooks (before committing)
   sync-links  rewrite Colab badges / install lines from course/meta.py
   train       fine-tune an embedding model (see notebook 06; works under accelerate launch)
+
+An expected failure (bad data file, model not available, out of memory, ...) prints one line
+`error: ...` with the fix and exits with status 2; Ctrl-C exits with 130. Anything else is a
+bug in the course and shows its traceback.
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ import argparse
 import sys
 import time
 
+COMMANDS = ("doctor", "run", "strip", "sync-links", "train")
+
 
 def doctor() -> int:
-    """Print what the course will use here; exit 1 if something a notebook needs is broken."""
+    """Print what the course will use here; an error line if something a notebook needs is broken."""
     import course
 
     t0 = time.perf_counter()
@@ -78,8 +84,50 @@ def sync_links() -> int:
     return 0
 
 
+def expected_failure(err: BaseException) -> str | None:
+    """The one-line message for a failure the learner can fix, or None for a bug in the course.
+
+    Expected: every course error (course.env.CourseError: bad data, missing model, failed
+    save, unknown profile) and running out of memory (CUDA or RAM), also when wrapped.
+    """
+    from course.env import CourseError
+
+    chain, seen = [], err  # the error and what it was explicitly raised from
+    while seen is not None and len(chain) < 10:
+        chain.append(seen)
+        seen = seen.__cause__
+    oom = next((e for e in chain if type(e).__name__ == "OutOfMemoryError" or isinstance(e, MemoryError)),
+               None)
+    if isinstance(err, CourseError):
+        message = str(err)
+    elif oom is err:
+        message = (f"out of memory ({str(err).strip().splitlines()[0] if str(err).strip() else 'RAM'}); "
+                   "use a smaller --batch-size or --max-seq-length")
+    elif oom is not None:
+        message = str(err)  # the course wrapped it with advice (course.training.oom_advice)
+    else:
+        return None
+    return " ".join(message.split())
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; expected failures become one `error: ...` line and exit status 2."""
     argv = sys.argv[1:] if argv is None else argv
+    try:
+        return dispatch(argv)
+    except KeyboardInterrupt:
+        print("error: interrupted (Ctrl-C)", file=sys.stderr)
+        return 130
+    except Exception as err:
+        message = expected_failure(err)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+
+def dispatch(argv: list[str]) -> int:
+    """Call the command named by argv[0] with the rest of argv."""
     cmd, rest = (argv[0], argv[1:]) if argv else ("help", [])
     if cmd == "doctor":
         return doctor()
@@ -93,8 +141,12 @@ def main(argv: list[str] | None = None) -> int:
         from course.training import cli
 
         return cli(rest)
-    print(__doc__)
-    return 0 if cmd in ("help", "-h", "--help") else 2
+    if cmd in ("help", "-h", "--help"):
+        print(__doc__)
+        return 0
+    print(f"error: unknown command {cmd!r}; the commands are {', '.join(COMMANDS)} "
+          "(python -m course --help)", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -22,6 +22,15 @@ _OFFLINE_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"
 _TRUE = {"1", "true", "yes", "on"}
 
 
+class CourseError(Exception):
+    """An expected failure (bad input, missing model, no network): its message is one sentence
+    that says what was wrong and what to do. `python -m course` prints it as `error: ...`."""
+
+
+class ProfileError(CourseError, ValueError):
+    """COURSE_PROFILE (or --profile) names no course profile."""
+
+
 @dataclass(frozen=True)
 class Profile:
     """The sizes every notebook reads; module-specific presets key off `name`."""
@@ -76,13 +85,21 @@ def profile_name() -> str:
     name = os.environ.get("COURSE_PROFILE", "").strip().lower()
     if name:
         if name not in PROFILES:
-            raise ValueError(
+            raise ProfileError(
                 f"COURSE_PROFILE={name!r} is not a course profile; use one of {', '.join(PROFILES)}."
             )
         return name
     if in_ci():
         return "smoke"
     return "gpu" if device() == "cuda" else "cpu"
+
+
+def use_profile(name: str) -> None:
+    """Make `name` the active profile for this process and the ones it starts (a command
+    line's --profile): sizes, and where artifacts go, then follow it like COURSE_PROFILE."""
+    if name not in PROFILES:
+        raise ProfileError(f"Profile {name!r} is not a course profile; use one of {', '.join(PROFILES)}.")
+    os.environ["COURSE_PROFILE"] = name
 
 
 def profile() -> Profile:
@@ -178,19 +195,24 @@ def setup_plotting() -> None:
     pio.renderers.default = "colab" if in_colab() else "plotly_mimetype+notebook"
 
 
+def artifacts_root() -> Path:
+    """<repo>/artifacts in a clone of the repo; elsewhere (Colab, a pip install) ./artifacts."""
+    root = Path(__file__).resolve().parent.parent
+    return root / "artifacts" if (root / "pyproject.toml").is_file() else Path.cwd() / "artifacts"
+
+
 def artifacts_dir() -> Path:
     """Where notebooks write what later notebooks read (triplets, models, MTEB results).
 
-    COURSE_ARTIFACTS wins; in a clone of the repo it is <repo>/artifacts; elsewhere (Colab,
-    a pip install) ./artifacts. Smoke runs (tests, CI) use a `smoke/` subfolder, so they never
-    overwrite a model or data set that a real run left behind.
+    COURSE_ARTIFACTS wins (exactly that folder); otherwise artifacts_root(), and for a smoke
+    run, however the profile was chosen (COURSE_PROFILE, CI, pytest, --profile smoke), its
+    `smoke/` subfolder, so a smoke run never overwrites a model or data a real run left behind.
     """
     override = os.environ.get("COURSE_ARTIFACTS")
     if override:
         path = Path(override)
     else:
-        root = Path(__file__).resolve().parent.parent
-        path = root / "artifacts" if (root / "pyproject.toml").is_file() else Path.cwd() / "artifacts"
+        path = artifacts_root()
         if profile_name() == "smoke":
             path = path / "smoke"
     path.mkdir(parents=True, exist_ok=True)

@@ -6,12 +6,14 @@ executed copy and an HTML page go to build/ and the originals are never touched.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from course.env import CourseError
 from course.nbtools import ROOT, notebooks
 
 
@@ -64,6 +66,7 @@ def execute(path: Path, profile: str, out_dir: Path | None, timeout: int = 1800)
 
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            kernel_manager_class=_encrypted_kernel_manager(),
                             resources={"metadata": {"path": str(path.parent)}})
     start, error, before = time.perf_counter(), "", os.environ.get("COURSE_PROFILE")
     os.environ["COURSE_PROFILE"] = profile  # the kernel inherits it
@@ -84,6 +87,22 @@ def execute(path: Path, profile: str, out_dir: Path | None, timeout: int = 1800)
     return result
 
 
+@functools.cache
+def _encrypted_kernel_manager():
+    """A kernel manager that gives each kernel CurveZMQ keys: the kernel's messages are
+    encrypted, and ipykernel no longer warns "running over TCP without encryption" per notebook."""
+    import zmq
+    from jupyter_client.manager import AsyncKernelManager
+
+    class EncryptedKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            if zmq.has("curve"):
+                self.curve_publickey, self.curve_secretkey = zmq.curve_keypair()
+
+    return EncryptedKernelManager
+
+
 def _save(nb, path: Path, out_dir: Path) -> None:
     import nbformat
     from nbconvert import HTMLExporter
@@ -96,15 +115,15 @@ def _save(nb, path: Path, out_dir: Path) -> None:
 
 def run_all(profile: str, names: list[str] | None = None, out_dir: Path | None = ROOT / "build",
             echo=print) -> list[RunResult]:
-    """Execute the selected notebooks (all by default) in order; print one line each."""
+    """Execute the selected notebooks (all by default) in order; one progress line each."""
     chosen = [p for p in notebooks() if not names or any(n in p.name for n in names)]
     if not chosen:
-        raise SystemExit(f"No notebook matches {names}; notebooks are {[p.name for p in notebooks()]}")
+        raise CourseError(f"No notebook matches {names}; the notebooks are {[p.name for p in notebooks()]}.")
     results = []
-    for path in chosen:
-        echo(f"running {path.name} (profile={profile}) ...", flush=True)
+    for i, path in enumerate(chosen, start=1):
+        echo(f"[{i}/{len(chosen)}] {path.name} (profile {profile}) ...", end=" ", flush=True)
         res = execute(path, profile, out_dir)
-        mark = "ok " if res.ok else "FAILED"
-        echo(f"  {mark} {res.seconds:7.1f} s  peak {res.peak_rss_mb:7.0f} MB  {res.error}", flush=True)
+        mark = "ok" if res.ok else "FAILED"
+        echo(f"{mark} in {res.seconds:.1f} s, peak {res.peak_rss_mb:.0f} MB {res.error}".rstrip(), flush=True)
         results.append(res)
     return results

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from course.datasets import HUB_NLI, HUB_STS, DataError, load_hub, load_nli, load_sts
-from course.env import PROFILES, Profile, artifacts_dir, is_online, profile, seed_everything
-from course.models import DEFAULT_MODEL, load_embedder, packaged_model_path
+from course.env import PROFILES, Profile, artifacts_dir, is_online, profile, seed_everything, use_profile
+from course.models import DEFAULT_MODEL, load_embedder, packaged_model_path, save_atomic
 from course.triplets import default_triplets_path, load_triplets, mine_triplets
 from course.viz import PALETTE, style
 
@@ -240,6 +240,9 @@ def loss_data(triplets, loss: str):
     if missing:
         raise DataError(f"Training data lacks columns {missing} (it has {triplets.column_names}); "
                         "pass triplets from mine_triplets or load_triplets.")
+    if len(triplets) == 0:
+        raise DataError("No training triplets (train_rows=0, or mining kept none): train on at least "
+                        "one batch of triplets.")
     if loss in ("mnrl", "cached-mnrl"):
         return triplets.select_columns(["anchor", "positive", "negative"])
     if loss == "mnrl-inbatch":
@@ -420,11 +423,9 @@ def default_model_dir() -> Path:
 
 
 def save_model(model, path: str | Path | None = None) -> Path:
-    """Save a SentenceTransformer to a folder (default: default_model_dir())."""
-    path = Path(path or default_model_dir())
-    path.mkdir(parents=True, exist_ok=True)
-    model.save(str(path))
-    return path
+    """Save a SentenceTransformer to a folder (default: default_model_dir()) with
+    course.models.save_atomic: an interrupted save leaves the previous model intact."""
+    return save_atomic(model, Path(path or default_model_dir()))
 
 
 def reload_matches(model, path: str | Path, sentences: Sequence[str]) -> float:
@@ -533,7 +534,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--max-seq-length", type=int)
     ap.add_argument("--precision", choices=PRECISIONS)
     ap.add_argument("--seed", type=int)
-    ap.add_argument("--output", type=Path, help=f"where to save (default {default_model_dir()})")
+    ap.add_argument("--output", type=Path, help=f"where to save (default: artifacts/models/{MODEL_NAME}, "
+                    "under artifacts/smoke/ in the smoke profile)")
     ap.add_argument("--no-eval", action="store_true", help="skip the before/after evaluation")
     return ap
 
@@ -541,9 +543,9 @@ def parser() -> argparse.ArgumentParser:
 def cli(argv: list[str]) -> int:
     """`python -m course train ...`: the notebook's training run from a terminal; 0 on success."""
     args = parser().parse_args(argv)
-    p = profile()
     if args.profile:
-        p = dataclasses.replace(p, name=args.profile)
+        use_profile(args.profile)  # like COURSE_PROFILE: sizes, and artifacts/smoke for a smoke run
+    p = profile()
     overrides = {k: v for k, v in vars(args).items()
                  if v is not None and k not in ("profile", "output", "no_eval")}
     try:

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from course import basics
-from course.datasets import NLI_LABELS, DataError, premise_id, read_jsonl
+from course.datasets import NLI_LABELS, DataError, premise_id, read_csv, read_jsonl
 from course.env import artifacts_dir
 from course.models import fingerprint
 
@@ -426,23 +426,8 @@ def _read_nli(path: str | Path, cols: tuple[str, str, str], labels) -> tuple[lis
 
 
 def _read_csv(path: Path, delimiter: str, cols: tuple[str, str, str]) -> list[tuple[int, dict]]:
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh, delimiter=delimiter)
-            header = reader.fieldnames
-            if not header:
-                raise DataError(f"{path}: the file is empty. Write a header row "
-                                f"({','.join(cols)}) and one row per pair.")
-            missing = [c for c in cols if c not in header]
-            if missing:
-                raise DataError(f"{path}, line 1: missing column(s) {missing}; the header has "
-                                f"{header}. Rename them or pass premise=, hypothesis=, label=.")
-            rows = [(reader.line_num, row) for row in reader]
-    except UnicodeDecodeError:
-        raise DataError(f"{path}: not UTF-8 text. Save it as a UTF-8 CSV or JSONL file.") from None
-    if not rows:
-        raise DataError(f"{path}: has a header but no rows. Add one row per NLI pair.")
-    return rows
+    """The file's rows; the delimiter is detected from the header (see course.datasets.read_csv)."""
+    return read_csv(path, cols, fix="Rename them or pass premise=, hypothesis=, label=.")
 
 
 def _standardize(numbered: Iterable[tuple[int, dict]], where: str, unit: str,

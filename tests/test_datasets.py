@@ -5,6 +5,7 @@ import json
 import pytest
 
 import course
+import course.triplets
 from course.datasets import DataError
 
 NLI_ROW = {"id": "x1", "premise_id": "p1", "premise": "A dog sleeps.", "hypothesis": "An animal rests.",
@@ -76,3 +77,46 @@ def test_empty_file_and_unknown_split(tmp_path):
 def test_hub_sources_refuse_clearly_offline():
     with pytest.raises(DataError, match="not reachable \\(offline\\).*source='course'"):
         course.load_nli(source="sentence-transformers/all-nli")
+
+
+# ---------------------------------------------------------------- your own files, by path (JSONL and CSV)
+
+OWN_NLI = ("premise,hypothesis,label\n"
+           "A dog sleeps on the porch.,An animal is resting.,entailment\n"
+           '"A dog sleeps, snoring.",The dog is running.,contradiction\n')
+
+
+@pytest.mark.parametrize("name, text", [
+    ("mine.csv", OWN_NLI),
+    ("mine.csv", OWN_NLI.replace(",", ";").replace('"A dog sleeps; snoring."', '"A dog sleeps, snoring."')),
+    ("mine.tsv", OWN_NLI.replace(",", "\t").replace('"A dog sleeps\t snoring."', '"A dog sleeps, snoring."')),
+    ("mine.jsonl", '{"premise": "A dog sleeps on the porch.", "hypothesis": "An animal is resting.", '
+                   '"label": "entailment"}\n{"premise": "A dog sleeps, snoring.", "hypothesis": '
+                   '"The dog is running.", "label": "contradiction"}\n'),
+])
+def test_load_nli_reads_your_file_by_path(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    ds = course.load_nli(str(path))  # no split column: every row, whatever the default split
+    assert ds["label"] == ["entailment", "contradiction"]
+    assert ds["premise"][1] == "A dog sleeps, snoring."
+    assert ds["premise_id"][0] == course.datasets.premise_id("A dog sleeps on the porch.")
+    assert course.triplets.read_nli_file(path)["label"] == ["entailment", "contradiction"]
+    with pytest.raises(DataError, match="has no 'split' column.*split=None"):
+        course.load_nli(str(path), split="test")
+
+
+def test_every_loader_reads_a_local_csv(tmp_path):
+    (tmp_path / "c.csv").write_text("id,topic,text\nc1,dogs,A dog barks.\nc2,cats,A cat purrs.\n")
+    (tmp_path / "q.csv").write_text("id,query,relevant\nq1,Which animal barks?,c1\nq2,Pets?,c1 c2\n")
+    (tmp_path / "s.csv").write_text("sentence1,sentence2,score\nA cat.,A kitten.,4.5\nA dog.,A car.,0\n")
+    assert course.load_corpus(str(tmp_path / "c.csv"))["id"] == ["c1", "c2"]
+    queries = course.load_queries(str(tmp_path / "q.csv"), corpus=str(tmp_path / "c.csv"))
+    assert [q["relevant"] for q in queries] == [["c1"], ["c1", "c2"]]
+    sts = course.load_sts(str(tmp_path / "s.csv"))
+    assert sts["gold"] == [4.5, 0.0] and sts["score"] == [0.9, 0.0]
+
+
+def test_course_and_path_sources_agree():
+    path = course.datasets.DATA_DIR / "sts.jsonl"
+    assert course.load_sts(str(path)).to_list() == course.load_sts().to_list()

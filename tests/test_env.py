@@ -94,3 +94,15 @@ def test_smoke_runs_keep_their_artifacts_apart(monkeypatch):
     smoke = env.artifacts_dir()
     monkeypatch.setenv("COURSE_PROFILE", "cpu")
     assert smoke == env.artifacts_dir() / "smoke"
+
+
+def test_a_profile_chosen_on_the_command_line_moves_artifacts_to_smoke(monkeypatch, tmp_path):
+    """`--profile smoke` (env.use_profile) routes artifacts like COURSE_PROFILE=smoke does."""
+    monkeypatch.delenv("COURSE_ARTIFACTS", raising=False)
+    monkeypatch.setattr(env, "artifacts_root", lambda: tmp_path / "artifacts")
+    monkeypatch.setenv("COURSE_PROFILE", "cpu")
+    assert env.artifacts_dir() == tmp_path / "artifacts"
+    env.use_profile("smoke")
+    assert env.profile().name == "smoke" and env.artifacts_dir() == tmp_path / "artifacts" / "smoke"
+    with pytest.raises(env.ProfileError, match="'turbo' is not a course profile"):
+        env.use_profile("turbo")

@@ -2,6 +2,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -75,3 +76,87 @@ def test_offline_load_never_opens_a_socket():
                          timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "(1, 384)" in out.stdout
+
+
+# ---------------------------------------------------------------- saving without losing the previous model
+
+@pytest.fixture(scope="module")
+def tiny():
+    from course.training import random_bert
+
+    return random_bert(hidden=32, layers=1, heads=2)
+
+
+class _FailingSave:
+    """Writes part of a model, then fails like `error` (a full disk, Ctrl-C)."""
+
+    def __init__(self, error):
+        self.error = error
+
+    def save(self, path):
+        (Path(path) / "config.json").write_text("{")
+        raise self.error
+
+
+def test_save_atomic_replaces_the_previous_model_without_leftovers(tiny, model, tmp_path):
+    folder = tmp_path / "models" / "mine"
+    models.save_atomic(tiny, folder)
+    models.save_atomic(model, folder)  # the second save replaces the first
+    assert course.load_embedder(str(folder)).get_embedding_dimension() == 384
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["mine"]
+
+
+@pytest.mark.parametrize("error, raised", [(OSError(28, "No space left on device"), models.ModelSaveError),
+                                           (KeyboardInterrupt(), KeyboardInterrupt)])
+def test_failed_save_keeps_the_previous_model(tiny, tmp_path, error, raised):
+    folder = models.save_atomic(tiny, tmp_path / "mine")
+    before = tiny.encode(["A zebra grazes."])
+    with pytest.raises(raised):
+        models.save_atomic(_FailingSave(error), folder)
+    assert np.allclose(course.load_embedder(str(folder)).encode(["A zebra grazes."]), before)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
+def test_a_save_killed_midway_leaves_the_previous_model_loading(tiny, tmp_path):
+    folder = models.save_atomic(tiny, tmp_path / "mine")
+    before = tiny.encode(["A zebra grazes."])
+    code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from course.models import save_atomic\n"
+        "class Slow:\n"
+        "    def save(self, path):\n"
+        "        (Path(path) / 'config.json').write_text('{')\n"
+        "        print('half written', flush=True)\n"
+        "        time.sleep(120)\n"
+        "save_atomic(Slow(), sys.argv[1])\n"
+    )
+    root = str(Path(__file__).resolve().parent.parent)
+    proc = subprocess.Popen([sys.executable, "-c", code, str(folder)], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": root})
+    try:
+        assert proc.stdout.readline().strip() == "half written"
+    finally:
+        proc.kill()  # SIGKILL: no cleanup code runs, as when Colab drops the runtime
+        proc.wait(30)
+    assert np.allclose(course.load_embedder(str(folder)).encode(["A zebra grazes."]), before)
+    assert any(p.name.startswith(".mine.saving-") for p in tmp_path.iterdir())  # the partial copy
+    models.save_atomic(tiny, folder)  # the next save removes it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
+def test_a_kill_between_the_two_renames_is_repaired_by_the_next_save(tiny, tmp_path):
+    folder = models.save_atomic(tiny, tmp_path / "mine")
+    folder.rename(tmp_path / ".mine.old-1a2b3c4d")  # killed after moving the old model aside
+    with pytest.raises(models.ModelSaveError):
+        models.save_atomic(_FailingSave(OSError(28, "No space left on device")), folder)
+    assert course.load_embedder(str(folder)).get_embedding_dimension() == 32
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
+def test_a_file_or_an_empty_folder_is_not_a_model(tmp_path):
+    (tmp_path / "weights.bin").write_bytes(b"0")
+    with pytest.raises(models.NotAModelError, match="is a file, not a model folder"):
+        course.load_embedder(str(tmp_path / "weights.bin"))
+    with pytest.raises(models.NotAModelError, match="holds no saved sentence-transformers model"):
+        course.load_embedder(str(tmp_path))

@@ -257,7 +257,7 @@ def test_byo_csv_label_ids_arrive_as_text(tmp_path):
     ("h.csv", "", r"h.csv: the file is empty"),
     ("i.csv", "premise,hypothesis,label\n", r"i.csv: has a header but no rows"),
     ("j.jsonl", "not json\n", r"j.jsonl, line 1: not valid JSON"),
-    ("k.csv", "premise,hypothesis,label\nP,e\n", r"k.csv, line 2: unknown label None"),
+    ("k.csv", "premise,hypothesis,label\nP,e\n", r"k.csv, line 2: 2 field\(s\) where the header has 3"),
 ])
 def test_byo_bad_input_names_file_line_and_fix(tmp_path, name, text, message):
     path = write(tmp_path / name, text)
