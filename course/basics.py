@@ -17,8 +17,9 @@ def token_embeddings(model, texts: Sequence[str]):
     Returns (token_embeddings [batch, tokens, dim], attention_mask [batch, tokens]) as torch tensors.
     """
     import torch
+    from sentence_transformers.util import batch_to_device
 
-    features = model.preprocess(list(texts))
+    features = batch_to_device(model.preprocess(list(texts)), model.device)
     with torch.no_grad():
         out = model[0](dict(features))  # module 0 is the Transformer: tokens in, token vectors out
     return out["token_embeddings"], features["attention_mask"]
