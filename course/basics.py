@@ -1,4 +1,8 @@
-"""Notebook 01 helpers: tokens, mean pooling by hand, semantic search, where a model stumbles."""
+"""Notebook 01 helpers: mean pooling by hand, semantic search as a table, where a model stumbles.
+
+Notebook 01 shows the library calls themselves (`SentenceTransformer`, `encode`, `similarity`,
+`util.semantic_search`, `preprocess`); these functions wrap them for reuse in later notebooks.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +11,15 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def tokens(model, text: str) -> list[str]:
-    """The word pieces the model actually sees, [CLS] and [SEP] included."""
-    ids = model.preprocess([text])["input_ids"][0]
-    return model.tokenizer.convert_ids_to_tokens(ids.tolist())
-
-
 def token_embeddings(model, texts: Sequence[str]):
     """One vector per token (before pooling) and the attention mask that marks real tokens.
 
     Returns (token_embeddings [batch, tokens, dim], attention_mask [batch, tokens]) as torch tensors.
     """
     import torch
+    from sentence_transformers.util import batch_to_device
 
-    features = model.preprocess(list(texts))
+    features = batch_to_device(model.preprocess(list(texts)), model.device)
     with torch.no_grad():
         out = model[0](dict(features))  # module 0 is the Transformer: tokens in, token vectors out
     return out["token_embeddings"], features["attention_mask"]
@@ -34,7 +33,7 @@ def mean_pool(token_embs, attention_mask):
 
 def search(model, query: str, texts: Sequence[str], embeddings, k: int = 5,
            topics: Sequence[str] | None = None):
-    """Top-k texts for a query by cosine similarity, as a table (rank, cosine, topic, text)."""
+    """`util.semantic_search` for one query, as a table (rank, cosine, topic, text)."""
     import pandas as pd
     from sentence_transformers.util import semantic_search
 
@@ -65,32 +64,55 @@ def pair_cosines(model, left: Sequence[str], right: Sequence[str], batch_size: i
     return np.sum(a * b, axis=1)  # unit vectors: dot product = cosine
 
 
-def category_gaps(model, sts):
-    """Per STS category: mean model cosine vs mean human score (both on 0-1), and the pairs.
+def ranked_pairs(sim, labels: Sequence[str]) -> list[tuple[float, str, str]]:
+    """Every pair (i < j) of a square similarity matrix as (cosine, label_i, label_j), highest first."""
+    m = np.asarray(sim, dtype=float)
+    if m.shape != (len(labels), len(labels)):
+        raise ValueError(f"the matrix is {m.shape} but there are {len(labels)} labels")
+    i, j = np.triu_indices(len(labels), k=1)
+    return sorted(((float(m[a, b]), labels[a], labels[b]) for a, b in zip(i, j, strict=True)),
+                  reverse=True)
 
-    Shows where a general model disagrees with people: negation pairs share most words, so the
-    model keeps them close although their meanings clash.
+
+def category_gaps(pairs):
+    """Per STS category: mean human score and mean model cosine (both 0-1), their 95% bootstrap
+    intervals, the gap model - human and the number of pairs; largest gap first.
+
+    `pairs` is a DataFrame with columns category, human and model (one row per sentence pair).
     """
     import pandas as pd
 
-    pairs = pd.DataFrame({"category": sts["category"], "sentence1": sts["sentence1"],
-                          "sentence2": sts["sentence2"], "human": sts["score"],
-                          "model": pair_cosines(model, sts["sentence1"], sts["sentence2"])})
-    summary = pairs.groupby("category")[["human", "model"]].mean().round(3)
-    summary["gap"] = (summary["model"] - summary["human"]).round(3)
-    return summary.sort_values("gap", ascending=False), pairs
+    from course.stats import bootstrap_ci
+
+    missing = {"category", "human", "model"} - set(pairs.columns)
+    if missing:
+        raise ValueError(f"category_gaps needs the columns {sorted(missing)}; add them to the pairs table.")
+    rows = {}
+    for category, group in pairs.groupby("category"):
+        row = {"n": len(group)}
+        for col in ("human", "model"):
+            row[col] = group[col].mean()
+            row[f"{col}_low"], row[f"{col}_high"] = bootstrap_ci(group[col].to_numpy())
+        row["gap"] = row["model"] - row["human"]
+        rows[category] = row
+    return pd.DataFrame.from_dict(rows, orient="index").sort_values("gap", ascending=False).round(3)
 
 
 def gap_chart(summary):
-    """Grouped bars: what people said vs what the model says, per kind of sentence pair."""
+    """Grouped bars with 95% intervals: what people said vs what the model says, per kind of pair."""
     import plotly.graph_objects as go
 
     from course.viz import PALETTE, style
 
-    fig = go.Figure([go.Bar(name=col, x=list(summary.index), y=list(summary[col]),
-                            text=[f"{v:.2f}" for v in summary[col]], textposition="outside",
-                            marker_color=color)
-                     for col, color in (("human", PALETTE[2]), ("model", PALETTE[0]))])
-    fig.update_layout(barmode="group", yaxis_title="mean similarity (0-1)",
-                      xaxis_title="kind of sentence pair", yaxis_range=[0, 1.1])
+    bars = []
+    for col, color in (("human", PALETTE[2]), ("model", PALETTE[0])):
+        mean, low, high = (summary[c].to_numpy() for c in (col, f"{col}_low", f"{col}_high"))
+        bars.append(go.Bar(name=col, x=list(summary.index), y=list(mean), marker_color=color,
+                           text=[f"{v:.2f}" for v in mean], textposition="inside",
+                           error_y=dict(type="data", symmetric=False, array=list(high - mean),
+                                        arrayminus=list(mean - low))))
+    fig = go.Figure(bars)
+    fig.update_layout(barmode="group", yaxis_title="mean similarity (0-1), 95% CI",
+                      xaxis_title="kind of sentence pair", yaxis_range=[0, 1.1],
+                      legend=dict(title="who scores"))
     return style(fig, "People vs the model: mean similarity per kind of pair")

@@ -16,11 +16,12 @@ import numpy as np
 
 from course.basics import embed
 from course.datasets import DATA_DIR, DataError
-from course.viz import PALETTE, similarity_heatmap, style
+from course.viz import PALETTE, style
 
 CONCEPTS_FILE = DATA_DIR / "concepts.json"
 MARGIN = 0.3  # cosine margin of the triplet loss in the "degrees of similarity" section
 TEMPLATE = "a {}"
+NLI_SAMPLE = {"smoke": 40, "cpu": None, "gpu": None}  # NLI triplets scored per profile (None: all)
 
 
 # ---------------------------------------------------------------- data ---------------------
@@ -63,7 +64,7 @@ class ConceptBook:
     pairs: tuple[ContrastPair, ...]
     triplet: dict = field(repr=False)  # anchor, positive, negatives
     toy: tuple[tuple[str, str], ...] = field(repr=False)  # (name, label)
-    exercise: dict = field(repr=False)  # anchor, candidates
+    exercises: dict = field(repr=False)  # contrast, triplet and training inputs
 
     def pair(self, a: str, b: str) -> ContrastPair:
         """The pair (a, b) as written in the file."""
@@ -88,6 +89,15 @@ def _texts(values: list, path: Path, where: str) -> tuple[str, ...]:
     return tuple(values)
 
 
+def _triplet(data: dict, key: str, path: Path, where: str = "") -> dict:
+    """An {anchor, positive, negatives} entry, checked."""
+    triplet = _need(data, key, dict, path, where)
+    for part in ("anchor", "positive"):
+        _need(triplet, part, str, path, f"{where}{key}.")
+    _texts(_need(triplet, "negatives", list, path, f"{where}{key}."), path, f"{where}{key}.negatives")
+    return triplet
+
+
 def load_concepts(path: str | Path | None = None) -> ConceptBook:
     """Read and check concepts.json: clear DataError naming the file and field if it is off."""
     path = Path(path or CONCEPTS_FILE)
@@ -107,19 +117,23 @@ def load_concepts(path: str | Path | None = None) -> ConceptBook:
         pairs.append(ContrastPair(a, b, _need(p, "question", str, path, where),
                                   *(_texts(p.get(k, []), path, where + k)
                                     for k in ("shared", "a_only", "b_only"))))
-    triplet = _need(data, "triplet", dict, path)
-    for key in ("anchor", "positive"):
-        _need(triplet, key, str, path, "triplet.")
-    _texts(_need(triplet, "negatives", list, path, "triplet."), path, "triplet.negatives")
+    triplet = _triplet(data, "triplet", path)
     toy = []
     for i, item in enumerate(_need(data, "toy", list, path)):
         toy.append((_need(item, "name", str, path, f"toy[{i}]."),
                     _need(item, "label", str, path, f"toy[{i}].")))
-    exercise = _need(data, "exercise", dict, path)
-    _need(exercise, "anchor", str, path, "exercise.")
-    _texts(_need(exercise, "candidates", list, path, "exercise."), path, "exercise.candidates")
+    exercises = _need(data, "exercises", dict, path)
+    contrast = _need(exercises, "contrast", dict, path, "exercises.")
+    for key in ("a", "b", "feature"):
+        _need(contrast, key, str, path, "exercises.contrast.")
+    _triplet(exercises, "triplet", path, "exercises.")
+    training = _need(exercises, "training", dict, path, "exercises.")
+    columns = [_texts(_need(training, k, list, path, "exercises.training."), path, f"exercises.training.{k}")
+               for k in ("anchor", "positive", "negative")]
+    if len({len(c) for c in columns}) != 1:
+        raise DataError(f"{path}: exercises.training needs as many anchors as positives and negatives.")
     return ConceptBook(template, _texts(_need(data, "concepts", list, path), path, "concepts"),
-                       tuple(pairs), triplet, tuple(toy), exercise)
+                       tuple(pairs), triplet, tuple(toy), exercises)
 
 
 # ------------------------------------------------------ similarities -----------------------
@@ -137,20 +151,6 @@ def encode(model, texts: Sequence[str], template: str = "{}") -> np.ndarray:
     """Unit-length embeddings of the texts, each put through `template` first."""
     texts = [template.format(t) for t in _clean(texts, "texts")]
     return embed(model, texts)
-
-
-def concept_similarities(model, concepts: Sequence[str], template: str = TEMPLATE) -> np.ndarray:
-    """Cosine similarity of every concept with every other (as "a dog", "a cat", ...)."""
-    emb = encode(model, concepts, template)
-    return emb @ emb.T
-
-
-def concept_heatmap(model, concepts: Sequence[str], template: str = TEMPLATE):
-    """Heatmap of the concept similarities, values in the cells."""
-    concepts = _clean(concepts, "concepts")
-    sims = concept_similarities(model, concepts, template)
-    return similarity_heatmap(sims, concepts, zmin=0.0, zmax=1.0,
-                              title=f"How similar are the concepts? (cosine, '{template}')")
 
 
 def similarities(model, anchor: str, candidates: Sequence[str],
@@ -185,50 +185,79 @@ def contrast_features(model, a: str, b: str, features: Sequence[str],
     return table.iloc[order].reset_index(drop=True).round(3)
 
 
+# One meaning per colour in every chart of notebook 03 (each chart has a legend).
+COLORS = {
+    "a": PALETTE[0],  # a person says: only concept A has it
+    "b": PALETTE[1],  # a person says: only concept B has it
+    "shared": PALETTE[7],  # a person says: both have it, so it should explain nothing
+    "unlabelled": PALETTE[9],  # your own feature, nobody labelled it
+    "teaches": PALETTE[3],  # triplet loss > 0: this negative still changes the model
+    "solved": PALETTE[4],  # triplet loss = 0: already a margin away, teaches nothing
+}
+
+
 def contrast_figure(table, a: str, b: str, expected: dict[str, str] | None = None):
-    """Horizontal bars: right of zero the feature points to `a`, left to `b`; the top bar
-    separates them best. `expected` (feature -> a, b or "shared") greys out shared ones."""
+    """Horizontal bars of the model's contrast: right of zero the feature points to `a`, left to
+    `b`; the top bar separates them best. The colour is what a person says (`expected`: feature
+    -> a, b or "shared"), with a legend; without `expected` every bar is "your feature"."""
     import plotly.graph_objects as go
 
     t = table.iloc[::-1]  # plotly draws the first row at the bottom
-    colors = [PALETTE[0] if v > 0 else PALETTE[1] for v in t["contrast"]]
-    if expected:
-        colors = [PALETTE[7] if expected.get(f) == "shared" else c
-                  for f, c in zip(t["feature"], colors, strict=True)]
-    fig = go.Figure(go.Bar(x=t["contrast"], y=t["feature"], orientation="h", marker_color=colors,
-                           text=[f"{v:+.2f}" for v in t["contrast"]], textposition="outside",
-                           hovertemplate="%{y}: contrast %{x:+.3f}<extra></extra>"))
+    said = {f: (expected or {}).get(f) for f in t["feature"]}
+    groups = ([(a, "a", f"a person: only {a}"), (b, "b", f"a person: only {b}"),
+               ("shared", "shared", "a person: both (explains nothing)")] if expected
+              else [(None, "unlabelled", "your feature")])
+    fig = go.Figure()
+    for label, color, name in groups:
+        rows = t[[said[f] == label for f in t["feature"]]]
+        fig.add_trace(go.Bar(x=rows["contrast"], y=rows["feature"], orientation="h", name=name,
+                             marker_color=COLORS[color], text=[f"{v:+.2f}" for v in rows["contrast"]],
+                             textposition="outside",
+                             hovertemplate="%{y}: contrast %{x:+.3f}<extra>" + name + "</extra>"))
     lim = max(0.05, float(np.abs(t["contrast"]).max())) * 1.3
     fig.update_xaxes(range=[-lim, lim], zeroline=True, zerolinewidth=2, zerolinecolor="#444",
-                     title=f"← points to {b}   |   points to {a} →")
-    note = " (grey: a person would call it shared)" if expected else ""
-    return style(fig, f"Why {a} and not {b}? cos(feature, {a}) − cos(feature, {b}){note}",
-                 height=max(380, 90 + 38 * len(t)))
+                     title=f"← points to {b}   |   points to {a} →   (model: cos(feature, {a}) − cos(feature, {b}))")
+    fig.update_yaxes(categoryorder="array", categoryarray=list(t["feature"]))
+    fig.update_layout(legend=dict(title="colour"), barmode="overlay")
+    return style(fig, f"Why {a} and not {b}?", height=max(380, 90 + 38 * len(t)))
+
+
+def verdicts(table, pair: ContrastPair):
+    """Each feature a person calls a real difference, with the model's contrast and whether the
+    model sees it: on the right side AND larger than the typical (median |contrast|) shared
+    feature. Returns (DataFrame feature, concept, contrast, seen; typical shared |contrast|)."""
+    import pandas as pd
+
+    contrast = dict(zip(table["feature"], table["contrast"], strict=True))
+    shared = [abs(contrast[f]) for f in pair.shared if f in contrast]
+    typical = float(np.median(shared)) if shared else 0.0
+    rows = [{"feature": f, "concept": owner, "contrast": contrast[f],
+             "seen": bool(np.sign(contrast[f]) == sign and abs(contrast[f]) > typical)}
+            for owner, sign, feats in ((pair.a, 1, pair.a_only), (pair.b, -1, pair.b_only))
+            for f in feats if f in contrast]
+    return pd.DataFrame(rows), typical
 
 
 def surprises(table, pair: ContrastPair) -> list[str]:
     """Where the model disagrees with a person: a shared feature that separates the pair at
     least half as well as the best real difference, or a real difference that the model
     barely sees (below the typical shared feature) or puts on the wrong side."""
+    real, typical = verdicts(table, pair)
     contrast = dict(zip(table["feature"], table["contrast"], strict=True))
-    shared = [f for f in pair.shared if f in contrast]
-    distinct = [f for f in (*pair.a_only, *pair.b_only) if f in contrast]
-    best = max((abs(contrast[f]) for f in distinct), default=0.0)
-    typical = float(np.median([abs(contrast[f]) for f in shared])) if shared else 0.0
+    best = float(real["contrast"].abs().max()) if len(real) else 0.0
     out = []
-    for f in shared:
+    for f in (f for f in pair.shared if f in contrast):
         if best and abs(contrast[f]) > best / 2:
             side = pair.a if contrast[f] > 0 else pair.b
             out.append(f"'{f}' belongs to both, yet the model ties it to {side} "
                        f"(contrast {contrast[f]:+.3f}; the best real difference scores {best:.3f}).")
-    for f in distinct:
-        c = contrast[f]
-        if np.sign(c) != (1 if f in pair.a_only else -1):
-            out.append(f"'{f}' belongs to {pair.expected(f)}, but the model leans the other way "
-                       f"(contrast {c:+.3f}).")
-        elif abs(c) < typical:
-            out.append(f"'{f}' is a real difference, but the model barely sees it (contrast "
-                       f"{c:+.3f}, less than the typical shared feature, {typical:.3f}).")
+    for r in real.itertuples():
+        if np.sign(r.contrast) != (1 if r.concept == pair.a else -1):
+            out.append(f"'{r.feature}' belongs to {r.concept}, but the model leans the other way "
+                       f"(contrast {r.contrast:+.3f}).")
+        elif not r.seen:
+            out.append(f"'{r.feature}' is a real difference, but the model barely sees it (contrast "
+                       f"{r.contrast:+.3f}, less than the typical shared feature, {typical:.3f}).")
     return out
 
 
@@ -275,32 +304,52 @@ def triplet_table(model, anchor: str, positive: str, negatives: Sequence[str],
     return pd.DataFrame(rows).round(3)
 
 
-def hardest_negative(model, anchor: str, candidates: Sequence[str],
-                     template: str = TEMPLATE) -> str:
-    """The candidate most similar to the anchor: the negative the model most easily confuses."""
-    return next(iter(similarities(model, anchor, candidates, template)))
+def _loss_colors(losses) -> list[tuple[str, str]]:
+    return [("teaches", "loss > 0: still teaches") if v > 0 else ("solved", "loss = 0: teaches nothing")
+            for v in losses]
 
 
 def degrees_figure(table, anchor: str, positive: str, margin: float = MARGIN):
     """Bars of cos(anchor, negative) with the positive's cosine and the margin line: negatives
-    above the dashed line still produce a loss (they teach), the rest produce none."""
+    right of the dashed line still produce a loss (they teach), the rest produce none."""
     import plotly.graph_objects as go
 
     pos = float(table["cos(anchor, positive)"].iloc[0])
     t = table.iloc[::-1]
-    colors = [PALETTE[3] if loss > 0 else PALETTE[7] for loss in t["triplet loss"]]
-    fig = go.Figure(go.Bar(x=t["cos(anchor, negative)"], y=t["negative"], orientation="h",
-                           marker_color=colors, name="negatives",
-                           text=[f"{v:.2f}" for v in t["cos(anchor, negative)"]],
-                           textposition="outside",
-                           hovertemplate="%{y}: cos %{x:.3f}<extra></extra>"))
-    fig.add_vline(x=pos, line=dict(color=PALETTE[2], width=3),
+    kinds = _loss_colors(t["triplet loss"])
+    fig = go.Figure()
+    for key, name in dict(kinds).items():
+        rows = t[[k == key for k, _ in kinds]]
+        fig.add_trace(go.Bar(x=rows["cos(anchor, negative)"], y=rows["negative"], orientation="h",
+                             marker_color=COLORS[key], name=name,
+                             text=[f"{v:.2f}" for v in rows["cos(anchor, negative)"]],
+                             textposition="outside", hovertemplate="%{y}: cos %{x:.3f}<extra></extra>"))
+    fig.add_vline(x=pos, line=dict(color="#222", width=3),
                   annotation_text=f"positive '{positive}' {pos:.2f}", annotation_position="top")
-    fig.add_vline(x=pos - margin, line=dict(color=PALETTE[3], width=2, dash="dash"),
+    fig.add_vline(x=pos - margin, line=dict(color=COLORS["teaches"], width=2, dash="dash"),
                   annotation_text=f"positive − margin ({margin})", annotation_position="bottom")
     fig.update_xaxes(range=[0, 1.05], title=f"cosine similarity to '{anchor}'")
-    return style(fig, f"Degrees of similarity to '{anchor}': red = hard negatives (loss > 0)",
+    fig.update_yaxes(categoryorder="array", categoryarray=list(t["negative"]))
+    fig.update_layout(legend=dict(title="negative"), barmode="overlay")
+    return style(fig, f"Degrees of similarity to '{anchor}': which negatives still teach?",
                  height=max(400, 120 + 40 * len(t)))
+
+
+def loss_figure(losses, title: str = "Triplet loss of each NLI triplet"):
+    """Histogram of per-triplet losses, split into those that still teach (loss > 0) and those
+    that teach nothing (loss = 0), in the colours of the degrees-of-similarity chart."""
+    import plotly.graph_objects as go
+
+    losses = np.asarray(losses, dtype=float)
+    fig = go.Figure()
+    for key, name in (("teaches", "loss > 0: still teaches"), ("solved", "loss = 0: teaches nothing")):
+        part = losses[losses > 0] if key == "teaches" else losses[losses == 0]
+        fig.add_trace(go.Histogram(x=part, name=f"{name} ({len(part)})", marker_color=COLORS[key],
+                                   xbins=dict(start=0, end=max(1.0, float(losses.max()) + 0.05), size=0.05)))
+    fig.update_layout(barmode="stack", legend=dict(title="triplets"), bargap=0.05)
+    fig.update_xaxes(title="triplet loss = max(0, margin − (cos(anchor, positive) − cos(anchor, negative)))")
+    fig.update_yaxes(title="number of triplets")
+    return style(fig, title)
 
 
 # -------------------------------------------------------- toy training ---------------------

@@ -19,10 +19,11 @@ from course.viz import PALETTE, style
 
 # UMAP sizes per profile: smoke runs fewer epochs, but the same code path (fit + transform).
 PRESETS = {
-    "smoke": dict(n_neighbors=10, n_epochs=60, min_dist=0.1),
-    "cpu": dict(n_neighbors=15, n_epochs=300, min_dist=0.1),
-    "gpu": dict(n_neighbors=15, n_epochs=500, min_dist=0.1),
+    "smoke": dict(n_neighbors=10, n_epochs=60),
+    "cpu": dict(n_neighbors=15, n_epochs=300),
+    "gpu": dict(n_neighbors=15, n_epochs=500),
 }
+K = 5  # neighbours listed for a new sentence, in the landing table and the bridge exercise
 STAR_COLOR = "#111111"
 
 
@@ -31,44 +32,29 @@ def wrap(text: str, width: int = 60) -> str:
     return "<br>".join(textwrap.wrap(text, width)) or text
 
 
-def fit_umap(embeddings: np.ndarray, n_neighbors: int = 15, n_epochs: int | None = None,
-             min_dist: float = 0.1, seed: int = 0):
-    """A fitted UMAP (cosine metric, fixed seed) whose `transform` places new sentences.
-
-    One throw-away `transform` at the end compiles the search code, so the learner's first
-    "where does my sentence land?" returns at once instead of after seconds of JIT.
-    """
-    import warnings
-
-    import umap
-
-    with warnings.catch_warnings():  # "n_jobs overridden by random_state": expected, we want determinism
-        warnings.simplefilter("ignore", UserWarning)
-        reducer = umap.UMAP(n_components=2, metric="cosine", n_neighbors=n_neighbors,
-                            n_epochs=n_epochs, min_dist=min_dist, random_state=seed)
-        reducer.fit(embeddings)
-        reducer.transform(embeddings[:1])
-    return reducer
-
-
-def fit_pca(embeddings: np.ndarray, seed: int = 0):
-    """A fitted 2-component PCA: the linear view that keeps the largest variance directions."""
-    from sklearn.decomposition import PCA
-
-    return PCA(n_components=2, random_state=seed).fit(embeddings)
-
-
 @dataclass
 class SemanticMap:
-    """The corpus embedded once, with its UMAP and PCA layouts, reused by every cell."""
+    """The corpus embedded once, with its fitted UMAP and PCA, reused by every later cell."""
 
     texts: list[str]
     topics: list[str]
     embeddings: np.ndarray  # (n, d), unit length
-    umap: Any
-    pca: Any
-    xy_umap: np.ndarray = field(repr=False)  # (n, 2)
-    xy_pca: np.ndarray = field(repr=False)  # (n, 2)
+    umap: Any  # a fitted umap.UMAP: embedding_ holds the layout, transform places new sentences
+    pca: Any  # a fitted sklearn PCA
+    xy_umap: np.ndarray = field(init=False, repr=False)  # (n, 2)
+    xy_pca: np.ndarray = field(init=False, repr=False)  # (n, 2)
+
+    def __post_init__(self) -> None:
+        self.texts, self.topics = list(self.texts), list(self.topics)
+        self.embeddings = np.asarray(self.embeddings, dtype=np.float32)
+        if not len(self.texts) == len(self.topics) == len(self.embeddings):
+            raise ValueError(f"SemanticMap got {len(self.texts)} texts, {len(self.topics)} topics and "
+                             f"{len(self.embeddings)} embeddings: pass one topic and one vector per text.")
+        self.xy_umap = np.asarray(self.umap.embedding_)
+        if self.xy_umap.shape != (len(self.texts), 2):
+            raise ValueError(f"The UMAP layout is {self.xy_umap.shape}, not ({len(self.texts)}, 2): "
+                             "fit UMAP (n_components=2) on these embeddings.")
+        self.xy_pca = self.pca.transform(self.embeddings)
 
     @property
     def topic_names(self) -> list[str]:
@@ -83,47 +69,37 @@ class SemanticMap:
         return layouts[method]
 
 
-def build_map(model, texts: Sequence[str], topics: Sequence[str], n_neighbors: int = 15,
-              n_epochs: int | None = None, min_dist: float = 0.1, seed: int = 0,
-              batch_size: int = 64) -> SemanticMap:
-    """Embed the texts once and fit both 2D layouts (UMAP with cosine metric, and PCA)."""
-    texts, topics = list(texts), list(topics)
-    if len(texts) != len(topics):
-        raise ValueError(f"build_map got {len(texts)} texts but {len(topics)} topics: "
-                         "pass one topic per text.")
-    if len(texts) <= n_neighbors:
-        raise ValueError(f"build_map needs more texts ({len(texts)}) than n_neighbors "
-                         f"({n_neighbors}): add texts or lower n_neighbors.")
-    emb = embed(model, texts, batch_size)
-    reducer = fit_umap(emb, n_neighbors=n_neighbors, n_epochs=n_epochs, min_dist=min_dist,
-                       seed=seed)
-    pca = fit_pca(emb, seed)
-    return SemanticMap(texts, topics, emb, reducer, pca, np.asarray(reducer.embedding_),
-                       pca.transform(emb))
-
-
 def topic_colors(topics: Sequence[str]) -> dict[str, str]:
     """A fixed colour per topic from the course palette (same topic, same colour everywhere)."""
     names = list(dict.fromkeys(topics))
     return {t: PALETTE[i % len(PALETTE)] for i, t in enumerate(names)}
 
 
-def _topic_traces(xy: np.ndarray, topics: Sequence[str], texts: Sequence[str],
-                  show_legend: bool = True) -> list:
-    import plotly.graph_objects as go
+VIEWS = {"umap": "UMAP (cosine): keeps neighbourhoods", "pca": "PCA: keeps {:.0%} of the variance"}
+HOVER = {"sentence": True, "x": False, "y": False}
 
-    colors = topic_colors(topics)
-    topics_arr = np.asarray(topics)
-    traces = []
-    for topic, color in colors.items():
-        idx = np.flatnonzero(topics_arr == topic)
-        traces.append(go.Scatter(
-            x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=topic, legendgroup=topic,
-            showlegend=show_legend,
-            marker=dict(size=9, color=color, opacity=0.85, line=dict(width=0.5, color="white")),
-            text=[wrap(texts[i]) for i in idx],
-            hovertemplate=f"<b>{topic}</b><br>%{{text}}<extra></extra>"))
-    return traces
+
+def points_frame(smap: SemanticMap, methods: Sequence[str] = ("umap",)):
+    """One row per sentence and view: x, y, topic, the sentence wrapped for hovering, the view."""
+    import pandas as pd
+
+    var = smap.pca.explained_variance_ratio_.sum()
+    frames = [pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "topic": smap.topics,
+                            "sentence": [wrap(t) for t in smap.texts],
+                            "view": VIEWS[m].format(var)})
+              for m in methods for xy in [smap.layout(m)]]
+    return pd.concat(frames, ignore_index=True)
+
+
+def style_map(fig, title: str | None = None, height: int = 620):
+    """The course look for a map: larger dots with a white rim, no tick labels (the 2D axes
+    have no meaning of their own), a topic legend with full-size markers."""
+    fig.update_traces(marker=dict(size=9, opacity=0.85, line=dict(width=0.5, color="white")),
+                      selector=dict(mode="markers"))
+    fig.update_xaxes(showticklabels=False, title="")
+    fig.update_yaxes(showticklabels=False, title="")
+    fig.update_layout(legend=dict(title="topic", itemsizing="constant"))
+    return style(fig, title or fig.layout.title.text, height=height)
 
 
 def _star(xy: np.ndarray, sentence: str):
@@ -138,35 +114,30 @@ def _star(xy: np.ndarray, sentence: str):
 
 def map_figure(smap: SemanticMap, method: str = "umap", title: str | None = None,
                highlight: tuple[np.ndarray, str] | None = None):
-    """Scatter of the corpus in 2D, one colour per topic, the sentence on hover; `highlight`
-    (xy, sentence) adds a large star."""
-    import plotly.graph_objects as go
+    """The notebook's `px.scatter` of the corpus in 2D, one colour per topic, the sentence on
+    hover; `highlight` (xy, sentence) adds a large star."""
+    import plotly.express as px
 
-    fig = go.Figure(_topic_traces(smap.layout(method), smap.topics, smap.texts))
-    if highlight is not None:
-        fig.add_trace(_star(np.asarray(highlight[0]), highlight[1]))
-    fig.update_xaxes(showticklabels=False, title=f"{method.upper()} 1")
-    fig.update_yaxes(showticklabels=False, title=f"{method.upper()} 2")
-    fig.update_layout(legend=dict(title="topic", itemsizing="constant", font=dict(size=16)))
+    fig = px.scatter(points_frame(smap, [method]), x="x", y="y", color="topic", hover_data=HOVER,
+                     color_discrete_sequence=PALETTE)
     default = f"The course corpus in 2D ({method.upper()}, {len(smap.texts)} sentences)"
-    return style(fig, title or default, height=620)
+    style_map(fig, title or default)
+    if highlight is not None:  # after styling, which would shrink the star to a dot
+        fig.add_trace(_star(np.asarray(highlight[0]), highlight[1]))
+    return fig
 
 
 def compare_figure(smap: SemanticMap, title: str = "Same embeddings, two 2D views"):
     """UMAP and PCA side by side, sharing one legend (click a topic to hide it in both)."""
-    from plotly.subplots import make_subplots
+    import plotly.express as px
 
-    pca_var = smap.pca.explained_variance_ratio_.sum()
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.04, subplot_titles=(
-        "UMAP (cosine): keeps neighbourhoods", f"PCA: keeps {pca_var:.0%} of the variance"))
-    for col, method in ((1, "umap"), (2, "pca")):
-        for trace in _topic_traces(smap.layout(method), smap.topics, smap.texts,
-                                   show_legend=col == 1):
-            fig.add_trace(trace, row=1, col=col)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False)
-    fig.update_layout(legend=dict(title="topic", itemsizing="constant"))
-    return style(fig, title, height=600)
+    fig = px.scatter(points_frame(smap, ["umap", "pca"]), x="x", y="y", color="topic",
+                     facet_col="view", hover_data={**HOVER, "view": False},
+                     color_discrete_sequence=PALETTE, facet_col_spacing=0.04)
+    fig.update_xaxes(matches=None)  # each view keeps its own scale
+    fig.update_yaxes(matches=None)
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
+    return style_map(fig, title, height=600)
 
 
 def nearest(query: np.ndarray, embeddings: np.ndarray, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
@@ -208,9 +179,9 @@ class Landing:
         display(self.neighbours.style.hide(axis="index").format({"cosine": "{:.3f}"}))
 
 
-def locate(smap: SemanticMap, model, sentence: str, k: int = 5) -> Landing:
-    """Embed one sentence, place it with the fitted UMAP and list its k nearest neighbours
-    (cosine, full embedding space). Empty input gives a Landing with a friendly message."""
+def locate(smap: SemanticMap, model, sentence: str, k: int = K) -> Landing:
+    """The notebook's "place a new sentence" calls: embed it, `umap.transform` it onto the fitted
+    map, list its k nearest neighbours (cosine, full space). Empty input gives a friendly message."""
     import pandas as pd
 
     if not isinstance(sentence, str) or not sentence.strip():
@@ -229,7 +200,7 @@ def locate(smap: SemanticMap, model, sentence: str, k: int = 5) -> Landing:
     return Landing(sentence, msg, xy, table)
 
 
-def render_landing(smap: SemanticMap, model, sentence: str, k: int = 5) -> Landing:
+def render_landing(smap: SemanticMap, model, sentence: str, k: int = K) -> Landing:
     """What the "where does my sentence land?" box shows: the map with a star, and the
     neighbour table; a message instead for empty input. The widget callback calls only this."""
     landing = locate(smap, model, sentence, k)
@@ -256,12 +227,18 @@ def knn_indices(points: np.ndarray, k: int, metric: str = "euclidean") -> np.nda
     return np.array([[j for j in row if j != i][:k] for i, row in enumerate(idx)])
 
 
+def purity_per_point(points: np.ndarray, topics: Sequence[str], k: int = 10,
+                     metric: str = "euclidean") -> np.ndarray:
+    """For each point, the share of its k nearest neighbours that have the point's own topic."""
+    labels = np.asarray(topics)
+    idx = knn_indices(points, k, metric)
+    return (labels[idx] == labels[:, None]).mean(axis=1)
+
+
 def neighbour_purity(points: np.ndarray, topics: Sequence[str], k: int = 10,
                      metric: str = "euclidean") -> float:
     """Mean share of each point's k nearest neighbours that have the point's own topic."""
-    labels = np.asarray(topics)
-    idx = knn_indices(points, k, metric)
-    return float((labels[idx] == labels[:, None]).mean())
+    return float(purity_per_point(points, topics, k, metric).mean())
 
 
 def neighbour_overlap(full: np.ndarray, flat: np.ndarray, k: int = 10) -> float:
@@ -286,3 +263,25 @@ def what_2d_hides(smap: SemanticMap, k: int = 10):
                      "silhouette": float(silhouette_score(points, smap.topics, metric=metric)),
                      f"true neighbours kept@{k}": neighbour_overlap(smap.embeddings, points, k)})
     return pd.DataFrame(rows).set_index("space").round(3)
+
+
+def topic_centroids(embeddings: np.ndarray, topics: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """Topic names (order of first appearance) and the mean vector of each topic's rows."""
+    labels = np.asarray(topics)
+    names = list(dict.fromkeys(topics))
+    return names, np.stack([np.asarray(embeddings)[labels == t].mean(axis=0) for t in names])
+
+
+def island_agreement(embeddings: np.ndarray, topics: Sequence[str], xy: np.ndarray) -> float:
+    """Do the gaps between islands on a 2D map follow how similar the topics really are?
+    Spearman correlation, over all pairs of topics, of the full-space cosine of the topic
+    centroids with minus the distance of their 2D centres (1 = same order, 0 = unrelated)."""
+    from scipy.stats import spearmanr
+
+    names, full = topic_centroids(embeddings, topics)
+    _, flat = topic_centroids(xy, topics)
+    unit = full / np.linalg.norm(full, axis=1, keepdims=True)
+    i, j = np.triu_indices(len(names), k=1)
+    cos = np.sum(unit[i] * unit[j], axis=1)
+    dist = np.linalg.norm(flat[i] - flat[j], axis=1)
+    return float(spearmanr(cos, -dist).statistic)

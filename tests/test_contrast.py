@@ -32,7 +32,12 @@ def test_concepts_file_is_consistent(book):
         assert len(set(p.features)) == len(p.features), f"{p.a}/{p.b} repeats a feature"
     labels = [label for _, label in book.toy]
     assert all(labels.count(x) >= 2 for x in labels)
-    assert book.exercise["anchor"] not in book.exercise["candidates"]
+    assert {"fox", "wolf"} <= set(book.concepts)  # the contrast exercise's concepts
+    ex_triplet = book.exercises["triplet"]
+    assert ex_triplet["anchor"] not in ex_triplet["negatives"]
+    training = book.exercises["training"]
+    assert len(training["anchor"]) == len(training["positive"]) == len(training["negative"]) >= 2
+    assert book.pair("bat", "bird").a_only
     with pytest.raises(ValueError, match="No pair"):
         book.pair("cat", "car")
 
@@ -70,14 +75,32 @@ def test_contrast_features_rejects_bad_input(model):
         cx.contrast_features(model, "", "cat", ["fur"])
 
 
-def test_contrast_figure_bars_and_sides():
+def test_contrast_figure_colour_is_the_persons_label_with_a_legend():
     table = pd.DataFrame({"feature": ["stripes", "mane", "fur"], "contrast": [-0.3, 0.1, 0.01]})
-    fig = cx.contrast_figure(table, "horse", "zebra", expected={"fur": "shared"})
-    bar = fig.data[0]
-    assert list(bar.y) == ["fur", "mane", "stripes"]  # biggest contrast drawn on top
-    assert list(bar.marker.color) == [cx.PALETTE[7], cx.PALETTE[0], cx.PALETTE[1]]
+    expected = {"stripes": "zebra", "mane": "horse", "fur": "shared"}
+    fig = cx.contrast_figure(table, "horse", "zebra", expected=expected)
+    bars = {t.name: t for t in fig.data}
+    assert list(bars) == ["a person: only horse", "a person: only zebra", "a person: both (explains nothing)"]
+    assert list(bars["a person: only horse"].y) == ["mane"] and list(bars["a person: only zebra"].y) == ["stripes"]
+    assert [t.marker.color for t in fig.data] == [cx.COLORS["a"], cx.COLORS["b"], cx.COLORS["shared"]]
+    assert list(fig.layout.yaxis.categoryarray) == ["fur", "mane", "stripes"]  # biggest contrast drawn on top
     lo, hi = fig.layout.xaxis.range
     assert lo == -hi and hi > 0.3
+    # a shared feature on the zebra's side keeps its label colour: side = model, colour = person
+    flipped = cx.contrast_figure(table.assign(contrast=[-0.3, 0.1, -0.2]), "horse", "zebra", expected=expected)
+    assert list(flipped.data[2].x) == [-0.2]
+    plain = cx.contrast_figure(table, "horse", "zebra")
+    assert [t.name for t in plain.data] == ["your feature"] and len(plain.data[0].y) == 3
+
+
+def test_verdicts_count_what_the_model_sees():
+    pair = cx.ContrastPair("dog", "cat", "?", ("fur", "a pet"), ("barks", "fetches"), ("meows",))
+    table = pd.DataFrame({"feature": ["barks", "a pet", "meows", "fetches", "fur"],
+                          "contrast": [0.14, 0.12, -0.13, -0.06, 0.02]})
+    real, typical = cx.verdicts(table, pair)
+    assert typical == pytest.approx(0.07)  # median of |0.12| and |0.02|
+    assert dict(zip(real["feature"], real["seen"], strict=True)) == {"barks": True, "fetches": False, "meows": True}
+    assert list(real["concept"]) == ["dog", "dog", "cat"]
 
 
 def test_surprises_flags_what_a_person_would_not_expect():
@@ -99,13 +122,11 @@ def test_parse_and_render_contrast(model):
     assert sorted(fig.data[0].y) == ["four legs", "stripes"]
 
 
-def test_concept_heatmap_and_similarities(model):
-    fig = cx.concept_heatmap(model, ["dog", "cat", "car"])
-    z = np.array(fig.data[0].z)
-    assert z.shape == (3, 3) and np.allclose(np.diag(z), 1, atol=1e-4) and np.allclose(z, z.T)
+def test_similarities_most_similar_first(model):
     sims = cx.similarities(model, "dog", ["car", "wolf", "puppy"])
     assert list(sims) == ["puppy", "wolf", "car"]
-    assert cx.hardest_negative(model, "dog", ["car", "wolf"]) == "wolf"
+    emb = model.encode(["a dog", "a wolf"])
+    assert sims["wolf"] == pytest.approx(float(model.similarity(emb[0], emb[1])), abs=1e-5)
 
 
 def test_triplet_table_easy_vs_hard_negative(model, book):
@@ -117,8 +138,17 @@ def test_triplet_table_easy_vs_hard_negative(model, book):
     expected = np.maximum(0, 0.3 - table["gap"])
     assert np.allclose(table["triplet loss"], expected, atol=2e-3)
     fig = cx.degrees_figure(table, "dog", "puppy", 0.3)
-    colors = dict(zip(fig.data[0].y, fig.data[0].marker.color, strict=True))
-    assert colors["wolf"] == cx.PALETTE[3] and colors["car"] == cx.PALETTE[7]
+    by_name = {t.name: t for t in fig.data}
+    assert "wolf" in by_name["loss > 0: still teaches"].y and "car" in by_name["loss = 0: teaches nothing"].y
+    assert by_name["loss > 0: still teaches"].marker.color == cx.COLORS["teaches"]
+    assert fig.layout.legend.title.text
+
+
+def test_loss_figure_splits_teaching_and_idle_triplets():
+    fig = cx.loss_figure([0.0, 0.0, 0.2, 0.5, 0.01])
+    assert [len(t.x) for t in fig.data] == [3, 2]
+    assert "(3)" in fig.data[0].name and "(2)" in fig.data[1].name
+    assert [t.marker.color for t in fig.data] == [cx.COLORS["teaches"], cx.COLORS["solved"]]
 
 
 def test_triplet_loss_2d_by_hand():
@@ -160,10 +190,60 @@ def test_toy_animation_has_frames_and_a_slider(book):
     assert "loss" in fig.frames[-1].layout.title.text
 
 
-def test_exercise_check_hardest_negative(model, book):
-    cands = list(book.exercise["candidates"])
-    best = cx.hardest_negative(model, book.exercise["anchor"], cands)
-    assert ex.check_hardest_negative(..., model) is False
-    assert ex.check_hardest_negative("unicorn", model) is False
-    assert ex.check_hardest_negative(next(c for c in cands if c != best), model) is False
-    assert ex.check_hardest_negative(best, model) is True
+def test_contrast_check(model, book, capsys):
+    ex_c = book.exercises["contrast"]
+    def score(template):
+        return float(cx.contrast_features(model, ex_c["a"], ex_c["b"], [ex_c["feature"]], template)["contrast"].iloc[0])
+
+    want, bare = score(book.template), score("{}")
+    assert ex.check_contrast(..., model) is False
+    assert ex.check_contrast("red", model) is False
+    assert ex.check_contrast(-want, model) is False
+    assert "wrong sign" in capsys.readouterr().out
+    assert ex.check_contrast(bare, model) is False
+    assert "template" in capsys.readouterr().out
+    assert ex.check_contrast(want, model) is True
+
+
+def test_triplet_losses_check(model, book, capsys):
+    task = book.exercises["triplet"]
+    table = cx.triplet_table(model, task["anchor"], task["positive"], task["negatives"], cx.MARGIN, book.template)
+    right = dict(zip(table["negative"], table["triplet loss"], strict=True))
+    assert ex.check_triplet_losses(..., model) is False
+    assert ex.check_triplet_losses({"lion": 0.1}, model) is False
+    assert "one entry per negative" in capsys.readouterr().out
+    assert ex.check_triplet_losses({k: v - 1 for k, v in right.items()}, model) is False
+    assert "max(0" in capsys.readouterr().out
+    wrong = {**right, task["negatives"][0]: right[task["negatives"][0]] + 0.1}
+    assert ex.check_triplet_losses(wrong, model) is False
+    assert repr([task["negatives"][0]]) in capsys.readouterr().out
+    assert ex.check_triplet_losses(right, model) is True
+    assert "hardest" in capsys.readouterr().out
+
+
+def test_training_step_check(model, book, capsys):
+    import copy
+
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+    assert ex.check_training_step(..., model) is False
+    assert ex.check_training_step(model, model) is False
+    assert "deepcopy" in capsys.readouterr().out
+    untrained = copy.deepcopy(model)
+    assert ex.check_training_step(untrained, model) is False
+    assert "optimizer.step()" in capsys.readouterr().out
+
+    def one_step(sign):
+        torch.manual_seed(0)
+        student = copy.deepcopy(model)
+        loss_fn = MultipleNegativesRankingLoss(student)
+        optimizer = torch.optim.AdamW(student.parameters(), lr=2e-5)
+        student.train()
+        batch = book.exercises["training"]
+        (sign * loss_fn([student.preprocess(batch[c]) for c in ("anchor", "positive", "negative")], None)).backward()
+        optimizer.step()
+        return student
+
+    assert ex.check_training_step(one_step(-1), model) is False  # maximised the loss
+    assert "did not grow" in capsys.readouterr().out
+    assert ex.check_training_step(one_step(+1), model) is True

@@ -28,10 +28,21 @@ def model():
     return course.load_embedder(device="cpu")
 
 
+def fit(embeddings, n_neighbors=5):
+    import umap
+    from sklearn.decomposition import PCA
+
+    reducer = umap.UMAP(n_neighbors=n_neighbors, n_epochs=30, metric="cosine", random_state=0, n_jobs=1)
+    reducer.fit_transform(embeddings)
+    return reducer, PCA(n_components=2).fit(embeddings)
+
+
 @pytest.fixture(scope="module")
 def smap(model):
     corpus = course.load_corpus()
-    return sm.build_map(model, corpus["text"], corpus["topic"], n_neighbors=5, n_epochs=30)
+    texts, topics = list(corpus["text"]), list(corpus["topic"])
+    emb = model.encode(texts, normalize_embeddings=True)
+    return sm.SemanticMap(texts, topics, emb, *fit(emb))
 
 
 def test_wrap_breaks_long_text_for_hover():
@@ -48,10 +59,24 @@ def test_nearest_orders_by_cosine():
     assert np.allclose(sims, [1.0, 0.8, 0.6])
 
 
+def test_island_agreement_follows_the_order_of_topic_similarity():
+    # three topics on a line in the full space: a is close to b, far from c
+    emb = np.array([[1, 0, 0], [1, 0.1, 0], [0.8, 0.6, 0], [0.8, 0.7, 0], [0, 1, 0.1], [0, 1, 0]], float)
+    topics = list("aabbcc")
+    same_order = np.array([[0, 0], [0, 1], [2, 0], [2, 1], [9, 0], [9, 1]], float)
+    assert sm.island_agreement(emb, topics, same_order) == pytest.approx(1.0)
+    mirror = same_order * [-1, 1]
+    assert sm.island_agreement(emb, topics, mirror) == pytest.approx(1.0)  # same gaps
+    swapped = np.array([[0, 0], [0, 1], [9, 0], [9, 1], [2, 0], [2, 1]], float)  # c between a and b
+    assert sm.island_agreement(emb, topics, swapped) < 0
+
+
 def test_purity_and_overlap_on_known_layouts():
     two_blobs = np.array([[0, 0], [0, 1], [1, 0], [10, 10], [10, 11], [11, 10]], dtype=float)
     assert sm.neighbour_purity(two_blobs, list("aaabbb"), k=2) == 1.0
     assert sm.neighbour_purity(two_blobs, list("ababab"), k=2) < 0.5
+    per_point = sm.purity_per_point(two_blobs, list("aaabbb"), k=2)
+    assert per_point.shape == (6,) and (per_point == 1.0).all()
     circle = np.stack([np.cos(np.arange(8)), np.sin(np.arange(8))], axis=1)
     assert sm.neighbour_overlap(circle, circle, k=3) == 1.0
     assert sm.neighbour_overlap(circle, np.random.default_rng(0).normal(size=(8, 2)), k=3) < 1.0
@@ -59,14 +84,18 @@ def test_purity_and_overlap_on_known_layouts():
         sm.knn_indices(two_blobs, 6)
 
 
-def test_build_map_shapes_and_bad_input(smap, model):
+def test_semantic_map_holds_both_layouts_and_rejects_bad_input(smap):
     n = len(smap.texts)
     assert smap.embeddings.shape == (n, 384)
-    assert np.allclose(np.linalg.norm(smap.embeddings, axis=1), 1, atol=1e-4)
+    assert np.allclose(smap.xy_umap, smap.umap.embedding_)
+    assert np.allclose(smap.xy_pca, smap.pca.transform(smap.embeddings))
     assert smap.xy_umap.shape == smap.xy_pca.shape == (n, 2)
     assert len(smap.topic_names) == 10
-    with pytest.raises(ValueError, match="one topic per text"):
-        sm.build_map(model, ["a", "b"], ["x"])
+    with pytest.raises(ValueError, match="one topic and one vector per text"):
+        sm.SemanticMap(smap.texts, smap.topics[:-1], smap.embeddings, smap.umap, smap.pca)
+    reducer, pca = fit(smap.embeddings[:40])
+    with pytest.raises(ValueError, match="fit UMAP"):
+        sm.SemanticMap(smap.texts, smap.topics, smap.embeddings, reducer, pca)
     with pytest.raises(ValueError, match="layout"):
         smap.layout("tsne")
 
@@ -77,15 +106,18 @@ def test_map_figure_one_trace_per_topic(smap):
     assert [t.marker.color for t in fig.data] == PALETTE[:10]
     assert all(t.marker.size == 9 for t in fig.data)
     assert sum(len(t.x) for t in fig.data) == len(smap.texts)
-    long_hover = [h for t in fig.data for h in t.text if len(h) > 70]
+    hover = [h[0] for t in fig.data for h in t.customdata]
+    long_hover = [h for h in hover if len(h) > 70]
     assert long_hover and all("<br>" in h for h in long_hover)
+    assert fig.layout.legend.title.text == "topic"
 
 
 def test_compare_figure_shares_the_legend(smap):
     fig = sm.compare_figure(smap)
     assert len(fig.data) == 20
-    assert [t.showlegend for t in fig.data] == [True] * 10 + [False] * 10
-    assert "variance" in fig.layout.annotations[1].text
+    assert [t.showlegend for t in fig.data] == [True, False] * 10  # one legend entry per topic
+    assert {t.xaxis for t in fig.data} == {"x", "x2"}
+    assert "variance" in fig.layout.annotations[1].text and "=" not in fig.layout.annotations[0].text
 
 
 def test_locate_lists_neighbours_from_full_space(smap, model):
@@ -95,7 +127,7 @@ def test_locate_lists_neighbours_from_full_space(smap, model):
     assert landing.neighbours["sentence"].iloc[0] == own
     assert landing.neighbours["cosine"].iloc[0] == pytest.approx(1.0, abs=1e-3)
     assert landing.neighbours["cosine"].is_monotonic_decreasing
-    assert len(landing.neighbours) == 5
+    assert len(landing.neighbours) == sm.K
 
 
 @pytest.mark.parametrize("empty", ["", "   ", "\n\t", None])
@@ -126,11 +158,34 @@ def test_what_2d_hides_compares_three_spaces(smap):
     assert full["purity@5"] > pca["purity@5"]  # 2 linear dimensions cannot hold 10 topics
 
 
-def test_exercise_check(smap, model):
+def test_bridge_check_judges_the_table_the_learner_sees(smap, model, capsys):
     assert ex.check_bridge(..., smap, model) is False
     assert ex.check_bridge("", smap, model) is False
+    capsys.readouterr()
     assert ex.check_bridge("My puppy loves to chase a ball in the park.", smap, model) is False
+    out = capsys.readouterr().out
+    assert f"of your {sm.K} nearest neighbours" in out and out.count("[dogs]") >= 3  # the table, with topics
     solution = "Is it too hot today to walk my dog? The forecast says thirty-five degrees."
-    assert ex.check_bridge(solution, smap, model) is True
+    table = sm.locate(smap, model, solution).neighbours
+    expected = (table["topic"] == "dogs").sum() >= 2 and (table["topic"] == "weather").sum() >= 2
+    assert ex.check_bridge(solution, smap, model) is bool(expected) is True
     with pytest.raises(ValueError, match="Unknown topic"):
         ex.check_bridge("x", smap, model, topics=("dogs", "dinosaurs"))
+
+
+def test_umap_check(smap, capsys):
+    import umap
+
+    assert ex.check_umap(..., smap) is False
+    assert ex.check_umap(smap.xy_umap, smap) is False
+    assert "umap.UMAP object itself" in capsys.readouterr().out
+    unfitted = umap.UMAP(n_neighbors=50, metric="cosine", random_state=0)
+    assert ex.check_umap(unfitted, smap) is False
+    assert "not fitted" in capsys.readouterr().out
+    wrong = umap.UMAP(n_neighbors=20, metric="euclidean")
+    assert ex.check_umap(wrong, smap) is False
+    out = capsys.readouterr().out
+    assert "n_neighbors is 20" in out and "metric is 'euclidean'" in out and "random_state" in out
+    wide, _ = fit(smap.embeddings, n_neighbors=50)
+    assert ex.check_umap(wide, smap) is True
+    assert "keeps" in capsys.readouterr().out

@@ -3,30 +3,86 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from course.exercises import feedback, not_attempted, placeholder
 
 TARGET = "A zebra grazes on the savanna."
 STOPWORDS = {"a", "an", "the", "on", "in", "of", "and", "is", "are", "at", "to", "it", "its"}
+_SUFFIXES = ("ing", "ed", "es", "s", "e")
+
+
+def stem(word: str) -> str:
+    """A rough word stem: one common ending cut off ("grazes", "grazing", "grazed" -> "graz")."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def words(text: str) -> list[str]:
+    """The lower-case content words of a text (a few function words left out)."""
+    return [w for w in re.findall(r"[a-z']+", text.lower()) if w not in STOPWORDS]
 
 
 def content_words(text: str) -> set[str]:
-    """Lower-case words minus a few function words (and a plural s), for the no-overlap rule."""
-    words = re.findall(r"[a-z']+", text.lower())
-    return {w.rstrip("s") or w for w in words if w not in STOPWORDS}
+    """Stems of the content words, for the no-overlap rule."""
+    return {stem(w) for w in words(text)}
+
+
+def same_stem(a: str, b: str) -> bool:
+    """Equal stems, or one stem (4+ letters) starting the other: "graz"/"grazer", "savanna"/"savannah"."""
+    short, long = sorted((a, b), key=len)
+    return short == long or (len(short) >= 4 and long.startswith(short))
 
 
 def check_paraphrase(answer, model, target: str = TARGET, threshold: float = 0.5) -> bool:
-    """Pass if `answer` shares no content word with `target` yet has cosine >= threshold."""
+    """Pass if `answer` shares no content word (by stem) with `target` yet has cosine >= threshold."""
     if not_attempted(answer):
         return placeholder(f"write a sentence that means '{target}' without using its words.")
     if not isinstance(answer, str) or not answer.strip():
         return feedback(False, "", "The answer should be a non-empty sentence (a string).")
-    shared = content_words(answer) & content_words(target)
-    if shared:
-        return feedback(False, "", f"You reused {sorted(shared)}: find other words for them.")
+    theirs = content_words(target)
+    reused = sorted({w for w in words(answer) if any(same_stem(stem(w), t) for t in theirs)})
+    if reused:
+        return feedback(False, "", f"You reused {reused}: another form of a word of '{target}' "
+                        "counts too (words are compared by stem). Find other words for them.")
     a, t = model.encode([answer, target])
-    cos = float(a @ t)
+    cos = float(model.similarity(a, t))
     return feedback(cos >= threshold,
                     f"cosine {cos:.3f} with no shared words: the model matched meaning, not spelling.",
                     f"cosine {cos:.3f} is below {threshold}: say the same thing more directly.")
+
+
+def check_search(query, answer, model, corpus_emb, texts: Sequence[str], topics: Sequence[str],
+                 topic: str = "music", k: int = 3) -> bool:
+    """Pass if `answer` is the top-k list util.semantic_search gives for the learner's own `query`
+    over `corpus_emb`, and at least k-1 of those hits are about `topic`."""
+    from sentence_transformers.util import semantic_search
+
+    if not_attempted(query) or not_attempted(answer):
+        return placeholder(f"set query to your own question about {topic}, then answer to the "
+                           f"top-{k} hits of util.semantic_search for it.")
+    if not isinstance(query, str) or not query.strip():
+        return feedback(False, "", "query should be your question, as a non-empty string.")
+    if query.strip() in texts:
+        return feedback(False, "", "That query is a corpus sentence: write a question in your own words.")
+    if isinstance(answer, list) and answer and isinstance(answer[0], list):
+        return feedback(False, "", "util.semantic_search returns one list of hits per query: "
+                        "take the first one, [0].")
+    if not isinstance(answer, list) or not all(isinstance(h, dict) and {"corpus_id", "score"} <= set(h)
+                                               for h in answer):
+        return feedback(False, "", "answer should be the list of hits ({'corpus_id': ..., 'score': ...}) "
+                        "that util.semantic_search(query_emb, corpus_emb, top_k=...)[0] returns.")
+    if len(answer) != k:
+        return feedback(False, "", f"You have {len(answer)} hits: ask for top_k={k}.")
+    want = semantic_search(model.encode([query], convert_to_tensor=True), corpus_emb, top_k=k)[0]
+    if [h["corpus_id"] for h in answer] != [h["corpus_id"] for h in want]:
+        return feedback(False, "", "These are not the nearest corpus sentences to your query: encode "
+                        "the query with the same model and search corpus_emb (the encoded corpus).")
+    lines = "\n".join(f"   {h['score']:.3f} [{topics[h['corpus_id']]}] {texts[h['corpus_id']]}" for h in answer)
+    on_topic = sum(topics[h["corpus_id"]] == topic for h in answer)
+    return feedback(on_topic >= k - 1,
+                    f"{on_topic} of your {k} hits are about {topic}:\n{lines}",
+                    f"only {on_topic} of your {k} hits are about {topic}:\n{lines}\n"
+                    f"   Make the question more clearly about {topic}.")
