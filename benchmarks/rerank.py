@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> dict:
     course.seed_everything(args.seed)
     reranker, info = sb.train_reranker(model, train, preset, seed=args.seed, device=p.device,
                                      cache=not args.no_cache)
-    before, after = sb.heldout_reciprocal_ranks(model, reranker, test, sb.passages(rerank), preset.top_k)
+    before, after = sb.rerank_reciprocal_ranks(model, reranker, test, sb.passages(rerank), preset.top_k)
     gain = stats.paired_bootstrap(before, after)
     report = {"n_queries": len(test), "bi_mrr": round(gain.before, 4), "rerank_mrr": round(gain.after, 4),
               "ci_low": round(gain.low, 4), "ci_high": round(gain.high, 4),

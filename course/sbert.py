@@ -630,7 +630,7 @@ def reciprocal_rank(ranked: Sequence[str], relevant: str) -> float:
     return 1.0 / (ranked.index(relevant) + 1) if relevant in ranked else 0.0
 
 
-def heldout_reciprocal_ranks(bi, cross, queries, corpus: Sequence[str], top_k: int = 10,
+def rerank_reciprocal_ranks(bi, cross, queries, corpus: Sequence[str], top_k: int = 10,
                              batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """Per query: reciprocal rank of its positive among the bi-encoder's top k, and after the
     cross-encoder reorders those k (util.semantic_search, then cross.rank), as notebook 04 does."""

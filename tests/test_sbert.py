@@ -311,7 +311,7 @@ def test_rerank_helpers(bi, cross, tmp_path):
     corpus = sb.passages(rows)
     assert len(corpus) == 16 and corpus[0] == rows[0]["positive"]
     assert sb.reciprocal_rank(["a", "b", "c"], "b") == 0.5 and sb.reciprocal_rank(["a"], "z") == 0.0
-    before, after = sb.heldout_reciprocal_ranks(bi, cross, rows, corpus, top_k=5)
+    before, after = sb.rerank_reciprocal_ranks(bi, cross, rows, corpus, top_k=5)
     assert before.shape == after.shape == (4,) and ((before > 0) == (after > 0)).all()
     assert set(np.round(1 / before[before > 0])) <= {1, 2, 3, 4, 5}
     mined = sb.reranker_training_set(bi, sb.load_rerank(split="train"), negatives=2, limit=3)
