@@ -67,15 +67,15 @@ PRESETS = {
     "smoke": SbertPreset(train_pairs=48, epochs=1, train_batch_size=16, learning_rate=1e-4,
                          head_learning_rate=1e-3, scaling_ns=(8, 16, 24), repeats=3,
                          rerank_queries=12, rerank_negatives=2, rerank_epochs=1,
-                         rerank_learning_rate=3e-5, top_k=10),
+                         rerank_learning_rate=5e-5, top_k=10),
     "cpu": SbertPreset(train_pairs=None, epochs=2, train_batch_size=16, learning_rate=1e-4,
                        head_learning_rate=1e-3, scaling_ns=(16, 32, 64, 96), repeats=3,
-                       rerank_queries=None, rerank_negatives=3, rerank_epochs=1,
-                       rerank_learning_rate=3e-5, top_k=10),
+                       rerank_queries=None, rerank_negatives=3, rerank_epochs=4,
+                       rerank_learning_rate=5e-5, top_k=10),
     "gpu": SbertPreset(train_pairs=None, epochs=3, train_batch_size=16, learning_rate=1e-4,
                        head_learning_rate=1e-3, scaling_ns=(32, 64, 128, 256), repeats=3,
-                       rerank_queries=None, rerank_negatives=3, rerank_epochs=1,
-                       rerank_learning_rate=3e-5, top_k=10),
+                       rerank_queries=None, rerank_negatives=3, rerank_epochs=4,
+                       rerank_learning_rate=5e-5, top_k=10),
 }
 
 
@@ -649,27 +649,24 @@ def rerank_reciprocal_ranks(bi, cross, queries, corpus: Sequence[str], top_k: in
 
 
 def reranker_training_set(bi, train, negatives: int = 3, limit: int | None = None):
-    """(query, positive, negative) rows: each training query's answer and its `negatives` hardest
-    non-answers among the training passages by the bi-encoder (util.mine_hard_negatives)."""
+    """(query, passage, label) rows: each training query's answer (1) and its `negatives` hardest
+    non-answers (0) among the training passages by the bi-encoder (util.mine_hard_negatives)."""
     from sentence_transformers.util import mine_hard_negatives
 
     train = train.select(range(min(limit, len(train)))) if limit else train
     pairs = train.select_columns(["query", "positive"])
     return mine_hard_negatives(pairs, bi, corpus=passages(train), num_negatives=negatives,
-                               range_max=10, sampling_strategy="top", output_format="triplet",
+                               range_max=10, sampling_strategy="top", output_format="labeled-pair",
                                verbose=False)
 
 
 def train_reranker(bi, train, p: SbertPreset, seed: int = 0, device: str | None = None,
                    cache: bool = True):
-    """Notebook 04's reranker end to end (mined training set, MNRL, cached by config):
-    (CrossEncoder, info)."""
-    from sentence_transformers.cross_encoder.losses import MultipleNegativesRankingLoss
-
+    """Notebook 04's reranker end to end (mined labeled pairs, BinaryCrossEntropyLoss, cached by
+    config): (CrossEncoder, info)."""
     reranker = load_cross_encoder(max_length=64, device=device)
     data = reranker_training_set(bi, train, p.rerank_negatives, p.rerank_queries)
-    info = train_cross_encoder(reranker, data, loss=MultipleNegativesRankingLoss(reranker, num_negatives=1),
-                               epochs=p.rerank_epochs, learning_rate=p.rerank_learning_rate,
+    info = train_cross_encoder(reranker, data, epochs=p.rerank_epochs, learning_rate=p.rerank_learning_rate,
                                head_learning_rate=p.head_learning_rate, seed=seed, cache=cache)
     return reranker, info
 
