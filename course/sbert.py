@@ -1,9 +1,11 @@
-"""Notebook 04 helpers: SBERT from parts, the cross-encoder, and why only one of them scales.
+"""Notebook 04 helpers: the padding comparison, cross-encoder training with a cache, the
+scaling experiment and the held-out reranking comparison (plumbing around the calls the
+notebook shows).
 
     from course import sbert as sb
-    model = sb.build_sbert()                      # Transformer + Pooling(mean) + Normalize
-    ce = sb.load_cross_encoder()                  # the same backbone, one pass per pair
-    table = sb.time_scaling(model, ce, texts, ns=(8, 16, 32))
+    ce = sb.load_cross_encoder()                  # the packaged backbone, a new score head
+    table = sb.time_scaling(model, ce, texts, ns=(8, 16, 32), repeats=3)
+    rerank = sb.load_rerank()                     # queries, answers and near-miss passages
 
 A bi-encoder (SBERT) embeds each sentence once and compares vectors; a cross-encoder reads
 both sentences of a pair together and outputs a score. The second is often more accurate and
@@ -13,7 +15,9 @@ always quadratically more expensive when every pair has to be scored.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
+import json
 import math
 import tempfile
 import time
@@ -24,44 +28,54 @@ from pathlib import Path
 import numpy as np
 
 from course.basics import mean_pool, pair_cosines, token_embeddings
-from course.datasets import DataError
-from course.env import Profile, is_online
+from course.datasets import DATA_DIR, DataError, read_jsonl
+from course.env import Profile, artifacts_dir, is_online
 from course.env import device as default_device
-from course.models import ModelUnavailableError, packaged_model_path
+from course.models import ModelUnavailableError, fingerprint, packaged_model_path
 
-# Hub cross-encoders for the online path: one trained on STS-B, one for search reranking.
-HUB_STS_CROSS = "cross-encoder/stsb-distilroberta-base"
+# Hub cross-encoders for the online path: the STS model whose score ANCHORS.md quotes (sbert.net,
+# STSb test Spearman x100 = 90.17), and a reranker trained on MS MARCO search queries.
+HUB_STS_CROSS = "cross-encoder/stsb-roberta-base"
+HUB_STS_CROSS_PUBLISHED = 90.17
 HUB_RERANKER = "cross-encoder/ms-marco-MiniLM-L6-v2"
 # SBERT paper (Reimers & Gurevych 2019, ANCHORS.md): most similar pair among 10,000 sentences,
 # BERT cross-encoder vs SBERT, V100 GPU.
 PAPER = {"n": 10_000, "cross_s": 65 * 3600.0, "bi_s": 5.0}
+RERANK_PATH = DATA_DIR / "rerank.jsonl"
+RERANK_KINDS = ("number", "negation", "order", "overlap")
 
 
 @dataclass(frozen=True)
 class SbertPreset:
     """Sizes of notebook 04 for one profile."""
 
-    train_pairs: int | None  # cross-encoder training pairs (None: all course pairs)
+    train_pairs: int | None  # STS cross-encoder training pairs (None: all course pairs)
     epochs: int
     train_batch_size: int
     learning_rate: float  # the pretrained backbone
     head_learning_rate: float  # the new, randomly initialised score head
     scaling_ns: tuple[int, ...]  # n for "most similar pair among n sentences"
-    repeats: int  # timing repeats (the fastest counts)
-    queries: int | None  # retrieval queries to rerank (None: all)
+    repeats: int  # timing repeats; the median counts
+    rerank_queries: int | None  # training queries of the reranker (None: all train queries)
+    rerank_negatives: int  # hard negatives mined per training query
+    rerank_epochs: int
+    rerank_learning_rate: float
     top_k: int  # candidates the cross-encoder reranks
 
 
 PRESETS = {
     "smoke": SbertPreset(train_pairs=48, epochs=1, train_batch_size=16, learning_rate=1e-4,
-                         head_learning_rate=1e-3, scaling_ns=(8, 16, 24), repeats=1, queries=8,
-                         top_k=5),
+                         head_learning_rate=1e-3, scaling_ns=(8, 16, 24), repeats=3,
+                         rerank_queries=12, rerank_negatives=2, rerank_epochs=1,
+                         rerank_learning_rate=5e-5, top_k=10),
     "cpu": SbertPreset(train_pairs=None, epochs=2, train_batch_size=16, learning_rate=1e-4,
-                       head_learning_rate=1e-3, scaling_ns=(8, 16, 32, 64), repeats=1,
-                       queries=None, top_k=10),
+                       head_learning_rate=1e-3, scaling_ns=(16, 32, 64, 96), repeats=3,
+                       rerank_queries=None, rerank_negatives=3, rerank_epochs=4,
+                       rerank_learning_rate=5e-5, top_k=10),
     "gpu": SbertPreset(train_pairs=None, epochs=3, train_batch_size=16, learning_rate=1e-4,
-                       head_learning_rate=1e-3, scaling_ns=(16, 32, 64, 128, 256), repeats=3,
-                       queries=None, top_k=10),
+                       head_learning_rate=1e-3, scaling_ns=(32, 64, 128, 256), repeats=3,
+                       rerank_queries=None, rerank_negatives=3, rerank_epochs=4,
+                       rerank_learning_rate=5e-5, top_k=10),
 }
 
 
@@ -70,30 +84,7 @@ def preset(p: Profile) -> SbertPreset:
     return PRESETS[p.name]
 
 
-# ---------------------------------------------------------------- SBERT from parts
-
-
-def build_sbert(path: str | Path | None = None, normalize: bool = True, device: str | None = None):
-    """A SentenceTransformer assembled by hand: Transformer -> Pooling(mean) [-> Normalize]."""
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
-
-    with quiet_loading():
-        transformer = Transformer(str(path or packaged_model_path()), max_seq_length=256)
-    pooling = Pooling(embedding_dimension=transformer.get_embedding_dimension(), pooling_mode="mean")
-    modules = [transformer, pooling] + ([Normalize()] if normalize else [])
-    return SentenceTransformer(modules=modules, device=device or default_device())
-
-
-def modules_frame(model):
-    """One row per module of a SentenceTransformer: its class and what it turns into what."""
-    import pandas as pd
-
-    roles = {"Transformer": "token ids -> one vector per token",
-             "Pooling": "token vectors -> one sentence vector (masked mean)",
-             "Normalize": "sentence vector -> unit length (dot product = cosine)"}
-    return pd.DataFrame([{"module": type(m).__name__, "does": roles.get(type(m).__name__, "")}
-                         for m in model]).rename_axis("step")
+# ---------------------------------------------------------------- mean pooling, with and without the mask
 
 
 def encode_both_ways(model, sentences: Sequence[str], batch_size: int = 32):
@@ -269,32 +260,74 @@ def cross_training_pairs(sts, nli, limit: int | None = None, seed: int = 0,
     return Dataset.from_list(rows[:limit])
 
 
-def train_cross_encoder(model, pairs, epochs: int = 1, batch_size: int = 16,
+def label_entropy(labels) -> float:
+    """The lowest mean BinaryCrossEntropyLoss any model can reach on these 0-1 targets: a
+    target of 0.3 is best met by answering exactly 0.3, which still costs its entropy."""
+    y = np.clip(np.asarray(labels, dtype=float), 1e-12, 1 - 1e-12)
+    return float(np.mean(-(y * np.log(y) + (1 - y) * np.log(1 - y))))
+
+
+def train_cross_encoder(model, pairs, loss=None, epochs: int = 1, batch_size: int = 16,
                         learning_rate: float = 1e-4, head_learning_rate: float | None = 1e-3,
-                        seed: int = 0) -> dict:
-    """Fine-tune a CrossEncoder in place with BinaryCrossEntropyLoss (the new score head gets
-    its own, higher learning rate); returns pairs, epochs, seconds and the mean training loss."""
+                        seed: int = 0, cache: bool = False) -> dict:
+    """Fine-tune a CrossEncoder in place with CrossEncoderTrainer, as notebook 04 shows it: `loss`
+    (default BinaryCrossEntropyLoss, which needs a `label` column), the new score head at its
+    own, higher learning rate.
+
+    cache=True keeps the trained weights under artifacts_dir(), keyed by the starting weights,
+    the data and every setting, so a rerun with the same config loads them instead of training.
+    Returns pairs, epochs, seconds, the mean training loss and whether it came from the cache.
+    """
     import torch
     from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
     from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
 
-    missing = {"sentence1", "sentence2", "label"} - set(pairs.column_names)
-    if missing:
-        raise DataError(f"Training pairs lack columns {sorted(missing)}; build them with "
+    loss = loss or BinaryCrossEntropyLoss(model)
+    if isinstance(loss, BinaryCrossEntropyLoss) and "label" not in pairs.column_names:
+        raise DataError(f"Training pairs lack a 'label' column (they have {pairs.column_names}); "
+                        "BinaryCrossEntropyLoss needs (text, text, label) rows, e.g. from "
                         "cross_training_pairs(sts, nli).")
+    if len(pairs) == 0:
+        raise DataError("No training pairs: the dataset is empty.")
     heads = {r"classifier|pooler": head_learning_rate} if head_learning_rate else {}
+    settings = {"loss": type(loss).__name__, "loss_config": _loss_config(loss), "epochs": epochs,
+                "batch_size": batch_size, "learning_rate": learning_rate, "heads": heads, "seed": seed,
+                "max_length": getattr(model, "max_length", None)}
+    folder = _cache_folder(model, pairs, settings) if cache else None
+    if folder is not None and (folder / "info.json").is_file():
+        from safetensors.torch import load_file
+
+        model.model.load_state_dict(load_file(str(folder / "model.safetensors")))
+        return {**json.loads((folder / "info.json").read_text()), "cached": True}
     with tempfile.TemporaryDirectory() as out:
         args = CrossEncoderTrainingArguments(
             output_dir=out, num_train_epochs=epochs, per_device_train_batch_size=batch_size,
             learning_rate=learning_rate, learning_rate_mapping=heads, warmup_steps=0.1, seed=seed,
             save_strategy="no", logging_strategy="no", report_to="none", disable_tqdm=True,
             dataloader_pin_memory=torch.cuda.is_available())
-        trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=pairs,
-                                      loss=BinaryCrossEntropyLoss(model))
+        trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=pairs, loss=loss)
         start = time.perf_counter()
         result = trainer.train()
-    return {"pairs": len(pairs), "epochs": epochs, "seconds": round(time.perf_counter() - start, 1),
+    info = {"pairs": len(pairs), "epochs": epochs, "seconds": round(time.perf_counter() - start, 1),
             "train_loss": round(float(result.training_loss), 4)}
+    if folder is not None:
+        model.save_pretrained(str(folder))
+        (folder / "info.json").write_text(json.dumps(info))
+    return {**info, "cached": False}
+
+
+def _loss_config(loss) -> dict:
+    config = getattr(loss, "get_config_dict", dict)()
+    return {k: v if isinstance(v, (int, float, str, bool, type(None))) else repr(v) for k, v in config.items()}
+
+
+def _cache_folder(model, pairs, settings: dict) -> Path:
+    """artifacts/cross-encoders/<hash of starting weights, data and settings>."""
+    digest = hashlib.sha1(fingerprint(model).encode())
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    for row in pairs:
+        digest.update(json.dumps(row, sort_keys=True, ensure_ascii=False).encode())
+    return artifacts_dir() / "cross-encoders" / digest.hexdigest()[:16]
 
 
 # ---------------------------------------------------------------- the scaling experiment
@@ -345,26 +378,30 @@ def most_similar_pair_cross(model, sentences: Sequence[str], batch_size: int = 6
             "seconds": time.perf_counter() - start}
 
 
-def time_scaling(bi, cross, sentences: Sequence[str], ns: Sequence[int], repeats: int = 1,
+def time_scaling(bi, cross, sentences: Sequence[str], ns: Sequence[int], repeats: int = 3,
                  batch_size: int = 64):
-    """Time 'find the most similar pair among n sentences' for each n, both ways (fastest of
-    `repeats` runs, after one warm-up), as a table with one row per n."""
+    """Time 'find the most similar pair among n sentences' for each n, both ways: the median of
+    `repeats` runs after one warm-up, as a table with one row per n (spread: max/min of the runs)."""
     import pandas as pd
 
     if max(ns) > len(sentences):
         raise ValueError(f"n={max(ns)} is more than the {len(sentences)} sentences given; "
                          "pass more sentences or smaller ns.")
+    if repeats < 1:
+        raise ValueError(f"repeats={repeats}: time each n at least once (3 or more for a median).")
     most_similar_pair_bi(bi, sentences[:4], batch_size)  # warm-up: first calls pay one-off costs
     most_similar_pair_cross(cross, sentences[:4], batch_size)
     rows = []
     for n in ns:
         part = list(sentences[:n])
         bis = [most_similar_pair_bi(bi, part, batch_size) for _ in range(repeats)]
-        fast = min(bis, key=lambda r: r["encode_s"] + r["search_s"])
-        cross_s = min(most_similar_pair_cross(cross, part, batch_size)["seconds"] for _ in range(repeats))
-        rows.append({"n": n, "pairs": pair_count(n), "bi_encode_s": fast["encode_s"],
-                     "bi_search_s": fast["search_s"], "bi_s": fast["encode_s"] + fast["search_s"],
-                     "cross_s": cross_s})
+        crosses = [most_similar_pair_cross(cross, part, batch_size)["seconds"] for _ in range(repeats)]
+        totals = [r["encode_s"] + r["search_s"] for r in bis]
+        rows.append({"n": n, "pairs": pair_count(n),
+                     "bi_encode_s": float(np.median([r["encode_s"] for r in bis])),
+                     "bi_search_s": float(np.median([r["search_s"] for r in bis])),
+                     "bi_s": float(np.median(totals)), "cross_s": float(np.median(crosses)),
+                     "bi_spread": max(totals) / min(totals), "cross_spread": max(crosses) / min(crosses)})
     table = pd.DataFrame(rows)
     table["ratio"] = table["cross_s"] / table["bi_s"]
     return table
@@ -429,6 +466,27 @@ def extrapolate(table, costs: CostModel, n: int = PAPER["n"]) -> dict:
             "power_law_bi_s": c_bi * n ** k_bi, "power_law_cross_s": c_cross * n ** k_cross,
             "paper_bi_s": PAPER["bi_s"], "paper_cross_s": PAPER["cross_s"],
             "paper_ratio": PAPER["cross_s"] / PAPER["bi_s"]}
+
+
+def describe_scaling(est: dict) -> str:
+    """The scaling paragraph of notebook 04, worded from this run's slopes, cost ratio and
+    extrapolation (see extrapolate), so the text cannot contradict the numbers."""
+    kb, kc, cost, n = est["slope_bi"], est["slope_cross"], est["pair_vs_sentence_cost"], est["n"]
+    cross_word = ("close to" if abs(kc - 2) <= 0.25 else "below" if kc < 2 else "above")
+    bi_word = ("at most linear" if kb <= 1.05 else "a little above linear" if kb <= 1.3
+               else "well above linear: fixed per-call costs still weigh at these small n")
+    cost_word = "close to" if 1.5 <= cost <= 2.5 else "not"
+    return (
+        f"Measured slopes on log-log axes: cross-encoder {kc:.2f}, {cross_word} the 2 of n(n-1)/2 "
+        f"pair passes; bi-encoder {kb:.2f}, {bi_word} (n encodings, plus an n x n similarity "
+        f"matrix that is cheap arithmetic).\n"
+        f"One pair pass costs {cost:.2f}x one sentence encoding here, {cost_word} the factor of 2 "
+        f"that counting tokens suggests (a pair is two sentences long).\n"
+        f"At n = {n:,}: (n-1)/2 = {(n - 1) / 2:,.0f} pairs per sentence x {cost:.2f} = "
+        f"{(n - 1) / 2 * cost:,.0f}x, and with the similarity search included the cost model "
+        f"gives {est['ratio']:,.0f}x ({human_time(est['bi_s'])} vs {human_time(est['cross_s'])}); "
+        f"the SBERT paper's ratio was {est['paper_ratio']:,.0f}x."
+    )
 
 
 def human_time(seconds: float) -> str:
@@ -536,26 +594,81 @@ def retrieve_rerank(bi, cross, query: str, texts: Sequence[str], embeddings, top
     return table.sort_values("cross_rank").reset_index(drop=True)
 
 
-def rerank_quality(bi, cross, queries: list[dict], texts: Sequence[str], ids: Sequence[str],
-                   embeddings, top_k: int = 10):
-    """Per query: rank of the first relevant sentence before and after reranking (None if not in
-    the top k). Reranking cannot add what retrieval missed: the top-k set stays the same."""
-    import pandas as pd
+def load_rerank(split: str | None = None, path: str | Path | None = None):
+    """The harder retrieval set (id, query, positive, distractors, kind, split), every row checked:
+    one passage answers the query, the distractors share its words but do not."""
+    path = Path(path or RERANK_PATH)
+    rows = read_jsonl(path, {"id": str, "query": str, "positive": str, "distractors": list,
+                             "kind": str, "split": str})
+    for n, row in enumerate(rows, start=1):
+        bad = [d for d in row["distractors"] if not isinstance(d, str) or not d.strip()]
+        if not row["distractors"] or bad:
+            raise DataError(f"{path}, line {n}: 'distractors' must be a non-empty list of texts, "
+                            f"got {row['distractors']!r}. List the passages that do not answer the query.")
+        if row["positive"] in row["distractors"]:
+            raise DataError(f"{path}, line {n}: the positive passage is also listed as a distractor. "
+                            "Remove it from 'distractors'.")
+        if row["kind"] not in RERANK_KINDS:
+            raise DataError(f"{path}, line {n}: unknown kind {row['kind']!r}. Use one of {RERANK_KINDS}.")
+    if split is not None:
+        rows = [r for r in rows if r["split"] == split]
+        if not rows:
+            raise DataError(f"{path}: no rows in split {split!r}. Use 'train', 'test' or None.")
+    from datasets import Dataset
 
-    rows = []
-    for q in queries:
-        table = retrieve_rerank(bi, cross, q["query"], texts, embeddings, top_k, ids)
-        relevant = table[table["id"].isin(q["relevant"])]
-        rows.append({"query": q["query"],
-                     "bi_rank": int(relevant["bi_rank"].min()) if len(relevant) else None,
-                     "cross_rank": int(relevant["cross_rank"].min()) if len(relevant) else None})
-    return pd.DataFrame(rows)
+    return Dataset.from_list(rows)
 
 
-def mrr(ranks) -> float:
-    """Mean reciprocal rank: 1/rank of the first relevant hit, 0 where none was found."""
-    values = [1.0 / r if r and r == r else 0.0 for r in ranks]  # r == r is False for NaN
-    return float(np.mean(values)) if values else 0.0
+def passages(rows) -> list[str]:
+    """Every passage of the rerank set once, answers and distractors: the search corpus."""
+    return list(dict.fromkeys(t for r in rows for t in (r["positive"], *r["distractors"])))
+
+
+def reciprocal_rank(ranked: Sequence[str], relevant: str) -> float:
+    """1/rank of the relevant passage in a ranked list, 0 if it is not there."""
+    ranked = list(ranked)
+    return 1.0 / (ranked.index(relevant) + 1) if relevant in ranked else 0.0
+
+
+def rerank_reciprocal_ranks(bi, cross, queries, corpus: Sequence[str], top_k: int = 10,
+                             batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Per query: reciprocal rank of its positive among the bi-encoder's top k, and after the
+    cross-encoder reorders those k (util.semantic_search, then cross.rank), as notebook 04 does."""
+    from sentence_transformers.util import semantic_search
+
+    corpus = list(corpus)
+    emb = bi.encode(corpus, batch_size=batch_size, convert_to_tensor=True, normalize_embeddings=True)
+    q_emb = bi.encode(list(queries["query"]), convert_to_tensor=True, normalize_embeddings=True)
+    before, after = [], []
+    for row, hits in zip(queries, semantic_search(q_emb, emb, top_k=top_k), strict=True):
+        candidates = [corpus[h["corpus_id"]] for h in hits]
+        reranked = [candidates[r["corpus_id"]] for r in cross.rank(row["query"], candidates)]
+        before.append(reciprocal_rank(candidates, row["positive"]))
+        after.append(reciprocal_rank(reranked, row["positive"]))
+    return np.array(before), np.array(after)
+
+
+def reranker_training_set(bi, train, negatives: int = 3, limit: int | None = None):
+    """(query, passage, label) rows: each training query's answer (1) and its `negatives` hardest
+    non-answers (0) among the training passages by the bi-encoder (util.mine_hard_negatives)."""
+    from sentence_transformers.util import mine_hard_negatives
+
+    train = train.select(range(min(limit, len(train)))) if limit else train
+    pairs = train.select_columns(["query", "positive"])
+    return mine_hard_negatives(pairs, bi, corpus=passages(train), num_negatives=negatives,
+                               range_max=10, sampling_strategy="top", output_format="labeled-pair",
+                               verbose=False)
+
+
+def train_reranker(bi, train, p: SbertPreset, seed: int = 0, device: str | None = None,
+                   cache: bool = True):
+    """Notebook 04's reranker end to end (mined labeled pairs, BinaryCrossEntropyLoss, cached by
+    config): (CrossEncoder, info)."""
+    reranker = load_cross_encoder(max_length=64, device=device)
+    data = reranker_training_set(bi, train, p.rerank_negatives, p.rerank_queries)
+    info = train_cross_encoder(reranker, data, epochs=p.rerank_epochs, learning_rate=p.rerank_learning_rate,
+                               head_learning_rate=p.head_learning_rate, seed=seed, cache=cache)
+    return reranker, info
 
 
 def rerank_figure(table, title: str = "Bi-encoder order → cross-encoder order"):

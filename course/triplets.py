@@ -184,24 +184,31 @@ def random_negatives(triplets, nli, seed: int = 0):
     return _triplet_dataset(rows)
 
 
-def model_negatives(triplets, model, corpus: Sequence[str], one_positive: bool = False,
-                    batch_size: int = 64, **filters):
-    """Negatives mined by the model: for each anchor the corpus text it finds most similar,
-    excluding the known positives (`sentence_transformers.util.mine_hard_negatives`).
-
-    `filters` go to mine_hard_negatives (range_min, range_max, max_score, relative_margin,
-    absolute_margin). With `one_positive=True` the miner is told only one positive per anchor,
-    as in most real data, so other true paraphrases in the corpus can come back as "negatives".
-    Rows keep the (anchor, positive) of `triplets` (one row per anchor with `one_positive`);
-    anchors without a valid negative are dropped.
-    """
-    from datasets import Dataset
-    from sentence_transformers.util import mine_hard_negatives
-
+def distinct_pairs(triplets, one_positive: bool = False) -> list[tuple[str, str]]:
+    """The distinct (anchor, positive) pairs of a triplet set, in order; with one_positive only
+    the first positive of each anchor (as in data that labels one answer per query)."""
     pairs = list(dict.fromkeys((r["anchor"], r["positive"]) for r in triplets))
     if one_positive:
         first: dict[str, str] = {}
         pairs = [(a, p) for a, p in pairs if first.setdefault(a, p) == p]
+    return pairs
+
+
+def model_negatives(triplets, model, corpus: Sequence[str], one_positive: bool = False,
+                    batch_size: int = 64, **filters):
+    """Negatives mined by the model (`sentence_transformers.util.mine_hard_negatives`, top 1):
+    one row per distinct (anchor, positive) pair of `triplets`, whose negative is the corpus
+    text closest to the anchor that is not one of the anchor's known positives.
+
+    `filters` go to mine_hard_negatives (range_min, range_max, max_score, relative_margin,
+    absolute_margin); pairs without a candidate that passes them are dropped. With
+    `one_positive=True` the miner is told only the first positive of each anchor, as in most
+    real data, so other true paraphrases in the corpus can come back as "negatives".
+    """
+    from datasets import Dataset
+    from sentence_transformers.util import mine_hard_negatives
+
+    pairs = distinct_pairs(triplets, one_positive)
     if not pairs:
         raise ValueError("No (anchor, positive) pairs to mine negatives for: the triplets are empty.")
     mined = mine_hard_negatives(
@@ -209,10 +216,7 @@ def model_negatives(triplets, model, corpus: Sequence[str], one_positive: bool =
         model, corpus=list(corpus), num_negatives=1, sampling_strategy="top",
         output_format="triplet", batch_size=batch_size, verbose=False,
         cache_folder=str(artifacts_dir() / "cache" / "mining" / fingerprint(model)), **filters)
-    negative = dict(zip(mined["anchor"], mined["negative"], strict=True))
-    base = [{"anchor": a, "positive": p} for a, p in pairs] if one_positive else triplets
-    rows = [{**r, "negative": negative[r["anchor"]]} for r in base if r["anchor"] in negative]
-    return _triplet_dataset(rows)
+    return _triplet_dataset(mined.to_list())
 
 
 def negative_relations(triplets, nli) -> list[str]:
@@ -255,6 +259,23 @@ def false_negatives(raw, filtered, nli, model, relative_margin: float = FILTERS[
     columns = ["anchor", "labelled positive", "cos(a,p)", "mined 'negative'", "cos(a,n)",
                "within margin", "removed by filter", "filtered run picks"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def filter_effect(raw, filtered, nli) -> dict:
+    """What a margin filter did to the false negatives (entailments mined as "negatives") of a
+    one-positive mining run: how many it removed, what the filtered run picked instead for
+    those anchors, and how many entailments the filtered run picked that the raw run did not."""
+    raw_rel = dict(zip(raw["anchor"], negative_relations(raw, nli), strict=True))
+    raw_neg = dict(zip(raw["anchor"], raw["negative"], strict=True))
+    new_rel = dict(zip(filtered["anchor"], negative_relations(filtered, nli), strict=True))
+    new_neg = dict(zip(filtered["anchor"], filtered["negative"], strict=True))
+    before = [a for a, rel in raw_rel.items() if rel == "entailment"]
+    removed = [a for a in before if new_neg.get(a) != raw_neg[a]]
+    return {"raw": len(before), "removed": len(removed), "kept": len(before) - len(removed),
+            "instead": Counter(new_rel.get(a, "nothing") for a in removed),
+            "new": sum(1 for a, rel in new_rel.items() if rel == "entailment"
+                       and not (raw_rel.get(a) == "entailment" and raw_neg.get(a) == new_neg[a])),
+            "after": sum(1 for rel in new_rel.values() if rel == "entailment")}
 
 
 # ---------------------------------------------------------------- measuring negatives

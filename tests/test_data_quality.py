@@ -1,10 +1,13 @@
 """The course's own data: schema, balance, no duplicates, no train/test leakage."""
 
+import re
 from collections import Counter, defaultdict
 
 import pytest
 
 import course
+from course.datasets import NLI_LABELS
+from course.triplets import mine_triplets
 
 
 @pytest.fixture(scope="module")
@@ -41,22 +44,36 @@ def test_corpus_has_no_duplicates(corpus):
     assert len(set(texts)) == len(texts)
 
 
-def test_nli_shape_and_balance(nli):
-    premises = defaultdict(set)
+def test_nli_schema(nli):
     for r in nli:
-        premises[r["premise_id"]].add(r["label"])
-    assert len(nli) >= 500 and len(premises) >= 150
-    assert all({"entailment", "contradiction"} <= labels for labels in premises.values())
-    with_neutral = sum("neutral" in labels for labels in premises.values())
+        assert re.fullmatch(r"n[ab]\d{4}", r["id"]) and re.fullmatch(r"p[ab]\d{3}", r["premise_id"])
+        assert r["id"][1] == r["premise_id"][1]  # na rows belong to pa premises (animals), nb to pb
+        assert r["split"] in {"train", "test"} and r["label"] in NLI_LABELS
+        assert r["hypothesis"].strip() == r["hypothesis"] and r["hypothesis"][-1] in ".!?"
+
+
+def test_nli_shape_and_balance(nli):
+    premises = defaultdict(Counter)
+    for r in nli:
+        premises[r["premise_id"]][r["label"]] += 1
+    assert len(nli) >= 1000 and len(premises) >= 220
+    series = Counter(pid[:2] for pid in premises)  # pa: animals and nature, pb: everyday life
+    assert set(series) == {"pa", "pb"} and abs(series["pa"] - series["pb"]) <= 4
+    # two entailments and two contradictions per premise: four triplets each, none left over
+    assert all(c["entailment"] >= 2 and c["contradiction"] >= 2 for c in premises.values())
+    with_neutral = sum(c["neutral"] > 0 for c in premises.values())
     assert with_neutral >= len(premises) // 2
     counts = Counter(r["label"] for r in nli)
     assert min(counts.values()) >= 0.15 * len(nli)
+    assert abs(counts["entailment"] - counts["contradiction"]) <= 0.05 * len(nli)
 
 
 def test_nli_no_duplicates_and_consistent_premises(nli):
     pairs = [(norm(r["premise"]), norm(r["hypothesis"])) for r in nli]
     assert len(set(pairs)) == len(pairs)
     assert all(p != h for p, h in pairs)
+    hypotheses = Counter(h for _, h in pairs)
+    assert [h for h, n in hypotheses.items() if n > 1] == []  # every hypothesis written once
     text_of = {}
     for r in nli:
         assert text_of.setdefault(r["premise_id"], r["premise"]) == r["premise"]
@@ -68,12 +85,26 @@ def test_nli_split_by_premise_without_leakage(nli):
     for r in nli:
         split_of[r["premise_id"]].add(r["split"])
     assert all(len(s) == 1 for s in split_of.values())
+    # the documented rule: premises whose number is a multiple of 4 are the test split
+    assert all(s == {"test" if int(pid[2:]) % 4 == 0 else "train"} for pid, s in split_of.items())
     train = {norm(r["premise"]) for r in nli if r["split"] == "train"}
     test = {norm(r["premise"]) for r in nli if r["split"] == "test"}
     assert test and not train & test
     train_h = {norm(r["hypothesis"]) for r in nli if r["split"] == "train"}
     test_h = {norm(r["hypothesis"]) for r in nli if r["split"] == "test"}
     assert not train_h & test_h
+    assert not (train_h & test) and not (test_h & train)  # no sentence crosses as a premise
+
+
+def test_nli_yields_enough_triplets_for_a_measurable_gain():
+    """Notebook 06 trains on the train split's triplets and judges the gain on the test
+    split's: at least 600 and 200 of them, counted the way the course mines them."""
+    train, train_report = mine_triplets(course.load_nli(split="train"))
+    test, test_report = mine_triplets(course.load_nli(split="test"))
+    assert len(train) >= 600 and len(test) >= 200
+    assert train_report.kept_premises == train_report.premises  # no premise left unused
+    assert test_report.kept_premises == test_report.premises
+    assert not set(train["anchor"]) & set(test["anchor"])
 
 
 def test_sts_size_categories_and_range(sts):

@@ -35,14 +35,6 @@ def small_corpus(bi):
 # ---- SBERT from parts
 
 
-def test_built_from_parts_equals_packaged_model(bi):
-    built = sb.build_sbert(device="cpu")
-    assert [type(m).__name__ for m in built] == ["Transformer", "Pooling", "Normalize"]
-    texts = [SHORT, LONG, "A zebra has stripes."]
-    np.testing.assert_allclose(built.encode(texts), bi.encode(texts), atol=1e-5)
-    assert list(sb.modules_frame(built)["module"]) == ["Transformer", "Pooling", "Normalize"]
-
-
 def test_encode_by_hand_masked_matches_and_unmasked_does_not(bi):
     texts = [SHORT, LONG]
     masked = sb.encode_by_hand(bi, texts)
@@ -147,6 +139,42 @@ def test_train_cross_encoder_moves_scores_towards_labels():
         sb.train_cross_encoder(ce, pairs.remove_columns("label"))
 
 
+def test_label_entropy_is_the_loss_floor():
+    assert sb.label_entropy([0.0, 1.0]) == pytest.approx(0.0, abs=1e-9)
+    assert sb.label_entropy([0.5]) == pytest.approx(math.log(2))
+    y = np.array([0.3, 0.9])
+    bce = lambda p: float(np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p))))  # noqa: E731
+    assert sb.label_entropy(y) == pytest.approx(bce(y)) and bce(y) < bce(np.array([0.35, 0.85]))
+
+
+def test_train_cross_encoder_cache_and_ranking_loss(tmp_path, monkeypatch):
+    from sentence_transformers.cross_encoder.losses import MultipleNegativesRankingLoss
+
+    monkeypatch.setenv("COURSE_ARTIFACTS", str(tmp_path))
+    rows = Dataset.from_dict({"query": ["dog that barks", "cat asleep"], "positive": ["A dog barks.", "A cat sleeps."],
+                              "negative": ["A dog sleeps.", "A cat barks."]})
+
+    def fresh():
+        course.seed_everything(0)
+        return sb.load_cross_encoder(device="cpu", max_length=32)
+
+    first = fresh()
+    info = sb.train_cross_encoder(first, rows, loss=MultipleNegativesRankingLoss(first, num_negatives=1),
+                                  epochs=1, batch_size=2, cache=True)
+    again = fresh()
+    cached = sb.train_cross_encoder(again, rows, loss=MultipleNegativesRankingLoss(again, num_negatives=1),
+                                    epochs=1, batch_size=2, cache=True)
+    assert not info["cached"] and cached["cached"] and cached["train_loss"] == info["train_loss"]
+    for (n, p), (_, q) in zip(first.model.named_parameters(), again.model.named_parameters(), strict=True):
+        assert torch.equal(p, q), n
+    other = fresh()
+    changed = sb.train_cross_encoder(other, rows, loss=MultipleNegativesRankingLoss(other, num_negatives=1),
+                                     epochs=2, batch_size=2, cache=True)
+    assert not changed["cached"]  # another setting, another cache entry
+    with pytest.raises(course.DataError, match="label"):
+        sb.train_cross_encoder(fresh(), rows)  # BinaryCrossEntropyLoss needs labels
+
+
 def test_train_cross_encoder_head_has_its_own_learning_rate():
     ce = sb.load_cross_encoder(device="cpu")
     pairs = Dataset.from_dict({"sentence1": ["A dog barks.", "A cat sleeps."],
@@ -187,7 +215,9 @@ def test_time_scaling_table(bi, cross):
     table = sb.time_scaling(bi, cross, texts, ns=(3, 6))
     assert table["n"].tolist() == [3, 6] and table["pairs"].tolist() == [3, 15]
     assert (table[["bi_s", "cross_s"]] > 0).all().all()
-    np.testing.assert_allclose(table["bi_s"], table["bi_encode_s"] + table["bi_search_s"])
+    assert (table[["bi_spread", "cross_spread"]] >= 1).all().all()
+    with pytest.raises(ValueError, match="at least once"):
+        sb.time_scaling(bi, cross, texts, ns=(3,), repeats=0)
     with pytest.raises(ValueError, match="more than"):
         sb.time_scaling(bi, cross, texts, ns=(3, 7))
 
@@ -222,6 +252,18 @@ def test_cost_model_and_extrapolation():
 
 def test_time_search_is_positive_and_fast():
     assert 0 < sb.time_search(n=500, dim=16) < 5
+
+
+def test_describe_scaling_words_follow_the_numbers():
+    est = sb.extrapolate(_synthetic_table(), sb.fit_costs(_synthetic_table(), 10_000, 2.0), n=10_000)
+    text = sb.describe_scaling(est)
+    assert f"cross-encoder {est['slope_cross']:.2f}, close to the 2" in text
+    assert "2.00x one sentence encoding here, close to the factor of 2" in text
+    assert f"{est['ratio']:,.0f}x" in text and "= 9,999x" in text
+    steep = {**est, "slope_bi": 1.61, "pair_vs_sentence_cost": 0.37, "slope_cross": 1.5}
+    text = sb.describe_scaling(steep)
+    assert "1.61, well above linear" in text and "0.37x one sentence encoding here, not the factor" in text
+    assert "1.50, below the 2" in text
 
 
 def test_human_time():
@@ -264,14 +306,43 @@ def test_retrieve_rerank(bi, cross, small_corpus):
         sb.retrieve_rerank(bi, cross, " ", texts, emb)
 
 
-def test_rerank_quality_and_mrr(bi, cross, small_corpus):
-    texts, ids, emb = small_corpus
-    queries = course.load_queries(limit=3)
-    assert len(queries) == 3 and all(set(q["relevant"]) <= set(ids) for q in queries)
-    table = sb.rerank_quality(bi, cross, queries, texts, ids, emb, top_k=5)
-    assert len(table) == 3 and table["bi_rank"].notna().all()  # easy dog queries: found by cosine
-    assert sb.mrr([1, 2, None, float("nan")]) == pytest.approx(0.375)
-    assert sb.mrr([]) == 0.0
+def test_rerank_helpers(bi, cross, tmp_path):
+    rows = sb.load_rerank(split="test").select(range(4))
+    corpus = sb.passages(rows)
+    assert len(corpus) == 16 and corpus[0] == rows[0]["positive"]
+    assert sb.reciprocal_rank(["a", "b", "c"], "b") == 0.5 and sb.reciprocal_rank(["a"], "z") == 0.0
+    before, after = sb.rerank_reciprocal_ranks(bi, cross, rows, corpus, top_k=5)
+    assert before.shape == after.shape == (4,) and ((before > 0) == (after > 0)).all()
+    assert set(np.round(1 / before[before > 0])) <= {1, 2, 3, 4, 5}
+    mined = sb.reranker_training_set(bi, sb.load_rerank(split="train"), negatives=2, limit=3)
+    assert mined.column_names == ["query", "positive", "negative"] and len(mined) == 6
+    train = sb.load_rerank(split="train").select(range(3))
+    assert set(mined["negative"]) <= set(sb.passages(train)) - set(train["positive"])
+
+
+# ---- exercises: retrieve then rerank
+
+
+def test_check_retrieve_rerank(bi, cross):
+    from sentence_transformers.util import semantic_search
+
+    corpus = sb.passages(sb.load_rerank())
+    emb = bi.encode(corpus, convert_to_tensor=True, normalize_embeddings=True)
+
+    def bi_only(query):
+        q = bi.encode([query], convert_to_tensor=True, normalize_embeddings=True)
+        return [corpus[h["corpus_id"]] for h in semantic_search(q, emb, top_k=5)[0]]
+
+    def good(query):
+        return ex.reference_retrieve_rerank(bi, cross, query, corpus, emb, k=5)
+
+    assert ex.check_retrieve_rerank(good, bi, cross, corpus, emb, k=5)
+    assert not ex.check_retrieve_rerank(..., bi, cross, corpus, emb, k=5)
+    assert not ex.check_retrieve_rerank(lambda q: good(q)[:3], bi, cross, corpus, emb, k=5)
+    assert not ex.check_retrieve_rerank(lambda q: list(reversed(good(q))), bi, cross, corpus, emb, k=5)
+    assert not ex.check_retrieve_rerank(lambda q: 1 / 0, bi, cross, corpus, emb, k=5)
+    if any(bi_only(q) != good(q) for q in ex.NEW_QUERIES):  # the untrained head reorders something
+        assert not ex.check_retrieve_rerank(bi_only, bi, cross, corpus, emb, k=5)
 
 
 # ---- exercises
@@ -310,7 +381,26 @@ def test_benchmark_prints_json(capsys):
     spec = importlib.util.spec_from_file_location("bi_vs_cross", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    report = bench.main(["--ns", "3", "5", "--target", "400", "--device", "cpu"])
+    report = bench.main(["--ns", "3", "5", "--target", "400", "--device", "cpu", "--repeats", "1"])
     printed = json.loads(capsys.readouterr().out)
     assert printed["extrapolated"]["n"] == 400 and [r["n"] for r in printed["measured"]] == [3, 5]
     assert report["extrapolated"]["cross_s"] > 0 and printed["extrapolated"]["paper_bi_s"] == 5.0
+
+
+def test_rerank_benchmark_prints_one_json_line(capsys, tmp_path, monkeypatch):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    monkeypatch.setenv("COURSE_ARTIFACTS", str(tmp_path))
+    monkeypatch.setenv("COURSE_PROFILE", "smoke")
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "rerank.py"
+    spec = importlib.util.spec_from_file_location("rerank_bench", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    report = bench.main([])
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {"n_queries", "bi_mrr", "rerank_mrr", "ci_low", "ci_high", "train_seconds"} <= set(last)
+    assert last == report and last["n_queries"] == len(sb.load_rerank(split="test"))
+    assert last["ci_low"] <= last["rerank_mrr"] - last["bi_mrr"] <= last["ci_high"]
+    assert not last["cached"] and bench.main([])["cached"]  # the second run loads the trained model

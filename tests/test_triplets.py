@@ -153,7 +153,10 @@ def test_model_negatives_filters_and_false_negatives(model):
     ds, _ = tx.mine_triplets(nli)
     corpus = sorted(set(nli["hypothesis"]))
     mined = tx.model_negatives(ds, model, corpus)
-    assert mined["anchor"] == ds["anchor"] and mined["positive"] == ds["positive"]
+    pairs = tx.distinct_pairs(ds)
+    assert len(pairs) < len(ds)  # premises with two contradictions repeat their (anchor, positive)
+    assert list(zip(mined["anchor"], mined["positive"], strict=True)) == pairs  # one row per pair
+    assert len({tuple(r.values()) for r in mined}) == len(mined)  # no repeated rows
     known = {(r["anchor"], r["positive"]) for r in ds}
     assert all((r["anchor"], r["negative"]) not in known for r in mined)  # positives excluded
     strict = tx.model_negatives(ds, model, corpus, max_score=0.3)
@@ -169,6 +172,28 @@ def test_model_negatives_filters_and_false_negatives(model):
     assert all(label == "entailment" for label in tx.negative_relations(
         Dataset.from_dict({"anchor": list(fn["anchor"]), "positive": list(fn["labelled positive"]),
                            "negative": list(fn["mined 'negative'"])}), nli))
+
+
+def test_filter_effect_counts_add_up():
+    nli = nli_rows(("A", "a1", "entailment"), ("A", "a2", "entailment"), ("A", "ac", "contradiction"),
+                   ("B", "b1", "entailment"), ("B", "b2", "entailment"), ("B", "b3", "entailment"),
+                   ("C", "c1", "entailment"), ("C", "cc", "contradiction"))
+    trip = lambda rows: Dataset.from_list([dict(zip(("anchor", "positive", "negative"), r, strict=True))  # noqa: E731
+                                           for r in rows])
+    raw = trip([("A", "a1", "a2"), ("B", "b1", "b2"), ("C", "c1", "cc")])
+    filtered = trip([("A", "a1", "ac"), ("B", "b1", "b3"), ("C", "c1", "b1")])
+    effect = tx.filter_effect(raw, filtered, nli)
+    assert (effect["raw"], effect["removed"], effect["kept"], effect["new"], effect["after"]) == (2, 2, 0, 1, 1)
+    assert effect["instead"] == {"contradiction": 1, "entailment": 1}
+    same = tx.filter_effect(raw, raw, nli)
+    assert (same["removed"], same["kept"], same["new"], same["after"]) == (0, 2, 0, 2)
+
+
+def test_distinct_pairs_one_positive():
+    ds = Dataset.from_list([{"anchor": "A", "positive": p, "negative": n}
+                            for p in ("p1", "p2") for n in ("n1", "n2")])
+    assert tx.distinct_pairs(ds) == [("A", "p1"), ("A", "p2")]
+    assert tx.distinct_pairs(ds, one_positive=True) == [("A", "p1")]
 
 
 def test_figure_has_a_trace_per_kind_and_a_diagonal():
@@ -314,3 +339,22 @@ def test_exercise_check(capsys):
     assert not ex.check_triplet_count(7) and "without the cap" in capsys.readouterr().out
     assert not ex.check_triplet_count(...) and "Not attempted" in capsys.readouterr().out
     assert not ex.check_triplet_count("5")
+
+
+def test_mining_exercise_checks(model, capsys):
+    nli = tx.sample_premises(course.load_nli(split="train"), 10, seed=0)
+    base, _ = tx.mine_triplets(nli)
+    pairs = Dataset.from_list([{"anchor": a, "positive": p} for a, p in tx.distinct_pairs(base)])
+    corpus = sorted(set(nli["hypothesis"]))
+    good = ex.reference_mining(pairs, model, corpus)
+    assert ex.check_mining(good, pairs, model, corpus)
+    assert not ex.check_mining(..., pairs, model, corpus)
+    top = ex.reference_mining_top(pairs, model, corpus)
+    assert not ex.check_mining(top, pairs, model, corpus) and "num_negatives=2" in capsys.readouterr().out
+    assert not ex.check_mining(good.rename_column("negative", "negative_1"), pairs, model, corpus)
+    row = ex.table_row(model, good)
+    assert row["triplets"] == len(good) and 0 <= row["triplet accuracy"] <= 1
+    assert ex.check_table_row(row, model, good)
+    assert not ex.check_table_row({**row, "triplet accuracy": row["triplet accuracy"] - 0.1}, model, good)
+    assert not ex.check_table_row({**row, "triplets": 1}, model, good)
+    assert not ex.check_table_row(row, model, ...) and "mine my_mined first" in capsys.readouterr().out
