@@ -184,3 +184,16 @@ def test_check_tsdae_dataset(capsys):
     assert "order" in capsys.readouterr().out
     assert not ex.check_tsdae_dataset(DenoisingAutoEncoderDataset(mine, noise_fn=delete), course_sentences=mine)
     assert not ex.check_tsdae_dataset(mine)
+
+
+def test_notebook_teaches_the_library_calls():
+    import nbformat
+
+    from course.nbtools import NOTEBOOKS
+
+    nb = nbformat.read(NOTEBOOKS / "08_few_labels_augsbert_tsdae.ipynb", as_version=4)
+    source = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    for call in ("CrossEncoder(", "CrossEncoderTrainer(", "cross.predict(", "util.semantic_search(",
+                 "bm25s.BM25(", "DenoisingAutoEncoderDataset(", "DenoisingAutoEncoderLoss(",
+                 "tie_encoder_decoder=True", 'pooling_mode="cls"', "CosineSimilarityLoss("):
+        assert call in source, f"notebook 08 no longer shows {call}"
