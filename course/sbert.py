@@ -65,7 +65,7 @@ class SbertPreset:
 
 PRESETS = {
     "smoke": SbertPreset(train_pairs=48, epochs=1, train_batch_size=16, learning_rate=1e-4,
-                         head_learning_rate=1e-3, scaling_ns=(8, 16, 24), repeats=3,
+                         head_learning_rate=1e-3, scaling_ns=(6, 12, 18), repeats=3,
                          rerank_queries=12, rerank_negatives=2, rerank_epochs=1,
                          rerank_learning_rate=5e-5, top_k=10),
     "cpu": SbertPreset(train_pairs=None, epochs=2, train_batch_size=16, learning_rate=1e-4,

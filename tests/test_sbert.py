@@ -135,7 +135,7 @@ def test_train_cross_encoder_moves_scores_towards_labels():
     after = sb.pair_scores(ce, ["A dog barks.", "A cat sleeps."], ["A dog is barking.", "Stocks fell sharply."])
     assert info["pairs"] == 8 and info["seconds"] > 0
     assert (after[0] - after[1]) > (before[0] - before[1])
-    with pytest.raises(course.DataError, match="lack columns"):
+    with pytest.raises(course.DataError, match="lack a .label. column"):
         sb.train_cross_encoder(ce, pairs.remove_columns("label"))
 
 
