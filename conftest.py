@@ -1,4 +1,8 @@
-"""Test-wide settings: the smoke profile, never a network wait, and no warnings from our own calls."""
+"""Test-wide settings: the smoke profile, never a network wait, and no warnings from our own calls.
+
+It lives at the repository root so that its hooks see the notebook cells nbval collects under
+notebooks/ as well as tests/ (a conftest.py inside tests/ only sees tests/).
+"""
 
 import os
 
