@@ -215,6 +215,8 @@ def test_page_reads_offline(name, base_url, browser, executed_notebooks):
     math, typeset = page.locator(".math").count(), page.locator(".math mjx-container").count()
     if typeset != math:
         problems.append(f"{math - typeset} of {math} formulas not typeset")
+    elif math:
+        page.locator(".math").first.screenshot(path=shots / f"{name}-math.png")
     text = page.inner_text("main")
     problems += [f"raw LaTeX {s!r} in the text" for s in RAW_LATEX if s in text]
     if "Traceback" in text:
