@@ -1,10 +1,10 @@
-# The course's commands. On a fresh machine: `make course` (run every notebook) and `make test`.
+# The course's commands. On a fresh machine: `make course` (run every notebook, build the website) and `make test`.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup course lab test lint bench clean
+.PHONY: setup course site lab test lint bench clean
 
 setup: $(STAMP)  ## create .venv with the exact pins of requirements.txt (CPU torch)
 
@@ -16,14 +16,18 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m course doctor
 	touch $(STAMP)
 
-course: setup  ## execute every notebook headless (default profile) into build/ with HTML pages
+course: setup  ## execute every notebook headless (default profile) into build/, then the website build/site/
 	$(PY) -m course run
+	$(PY) -m course site
+
+site: setup  ## the course as a static website in build/site/ (runs only notebooks without an up-to-date copy in build/)
+	$(PY) -m course site
 
 lab: setup  ## open the notebooks in JupyterLab
 	$(VENV)/bin/jupyter lab notebooks/
 
 lint: setup
-	$(VENV)/bin/ruff check course tests benchmarks
+	$(VENV)/bin/ruff check course tests benchmarks site conftest.py
 
 test: setup lint  ## unit and data tests, then every notebook under nbval in the smoke profile
 	COURSE_PROFILE=smoke $(PY) -m pytest --nbval-lax --nbval-current-env

@@ -2,6 +2,7 @@
 
   doctor      check the install: versions, device, online/offline, packaged model, data
   run         execute every notebook headless into build/ (the course's main job)
+  site        build the course website build/site/ from the executed notebooks (offline)
   strip       strip outputs from notebooks (before committing)
   sync-links  rewrite Colab badges / install lines from course/meta.py
   train       fine-tune an embedding model (see notebook 06; works under accelerate launch)
@@ -54,7 +55,8 @@ def run(argv: list[str]) -> int:
     results = run_all(prof, args.notebooks, out_dir=__import__("pathlib").Path(args.out))
     failed = [r for r in results if not r.ok]
     print(f"\n{len(results) - len(failed)} of {len(results)} notebooks ran in profile {prof} "
-          f"in {time.perf_counter() - t0:.0f} s; executed copies and HTML pages in {args.out}/")
+          f"in {time.perf_counter() - t0:.0f} s; executed copies in {args.out}/ "
+          f"(read them as a website: python -m course site)")
     return 1 if failed else 0
 
 
@@ -137,6 +139,10 @@ def dispatch(argv: list[str]) -> int:
         return strip(rest)
     if cmd == "sync-links":
         return sync_links()
+    if cmd == "site":
+        from course.site import cli as site_cli
+
+        return site_cli(rest)
     if cmd == "train":
         from course.training import cli
 

@@ -165,16 +165,21 @@ MAP_START, MAP_END = "<!-- course-map:start -->", "<!-- course-map:end -->"
 _MINUTES_RE = re.compile(r"\*About (\d+) minutes\.\*")
 
 
+def about(nb) -> tuple[str, list[str], str]:
+    """Title (without its number), learning goals and time ("35 min" or "?") from a notebook's first cell."""
+    first = nb.cells[0].source
+    title = first.splitlines()[0].lstrip("# ").split("·", 1)[-1].strip()
+    goals = [ln[2:] for ln in first.splitlines() if ln.startswith("- ")]
+    minutes = _MINUTES_RE.search(first)
+    return title, goals, minutes.group(1) + " min" if minutes else "?"
+
+
 def course_map() -> str:
     """The README's course map, one row per notebook, generated from the notebooks' first cells."""
     rows = ["| # | notebook | first goal | time | open |", "|---|---|---|---|---|"]
     for path in notebooks():
-        first = nbformat.read(path, as_version=4).cells[0].source
-        title = first.splitlines()[0].lstrip("# ").split("·", 1)[-1].strip()
-        goal = next((ln[2:] for ln in first.splitlines() if ln.startswith("- ")), "")
-        minutes = _MINUTES_RE.search(first)
-        rows.append(f"| {path.name[:2]} | [{title}](notebooks/{path.name}) | {goal} | "
-                    f"{minutes.group(1) + ' min' if minutes else '?'} | "
+        title, goals, time = about(nbformat.read(path, as_version=4))
+        rows.append(f"| {path.name[:2]} | [{title}](notebooks/{path.name}) | {(goals or [''])[0]} | {time} | "
                     f"{meta.colab_badge(f'notebooks/{path.name}')} |")
     return "\n".join(rows)
 

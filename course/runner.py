@@ -1,7 +1,8 @@
 """Execute notebooks headless (the course's main job and the notebook benchmark).
 
 Each notebook runs in a fresh kernel with cwd = notebooks/, in the profile asked for; the
-executed copy and an HTML page go to build/ and the originals are never touched.
+executed copy goes to build/ and the originals are never touched. The pages to read them are
+the course website (`python -m course site`, course/site.py), which works offline.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ class _PeakRSS:
 
 
 def execute(path: Path, profile: str, out_dir: Path | None, timeout: int = 1800) -> RunResult:
-    """Run one notebook top to bottom in `profile`; write .ipynb and .html to out_dir if given."""
+    """Run one notebook top to bottom in `profile`; write the executed .ipynb to out_dir if given."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -83,7 +84,8 @@ def execute(path: Path, profile: str, out_dir: Path | None, timeout: int = 1800)
     result = RunResult(path.name, not error, round(time.perf_counter() - start, 1),
                        round(rss.peak / 2**20, 1), error)
     if out_dir is not None:
-        _save(nb, path, out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, out_dir / path.name)
     return result
 
 
@@ -101,16 +103,6 @@ def _encrypted_kernel_manager():
                 self.curve_publickey, self.curve_secretkey = zmq.curve_keypair()
 
     return EncryptedKernelManager
-
-
-def _save(nb, path: Path, out_dir: Path) -> None:
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, out_dir / path.name)
-    html, _ = HTMLExporter().from_notebook_node(nb)
-    (out_dir / path.with_suffix(".html").name).write_text(html, encoding="utf-8")
 
 
 def run_all(profile: str, names: list[str] | None = None, out_dir: Path | None = ROOT / "build",
