@@ -1,0 +1,88 @@
+"""Notebook 09's measurements as JSON: per variant its dims or dtype, bytes per vector, encode
+sentences/s, ms per query (encode one query + search the stand-in vectors) and quality (course
+retrieval nDCG@10 with its 95% interval, STS Spearman where defined); plus the HNSW sweep.
+
+    python benchmarks/efficiency.py                 # the active profile (COURSE_PROFILE, default cpu)
+    COURSE_PROFILE=smoke python benchmarks/efficiency.py
+
+It trains the two fine-tuned models (with and without MatryoshkaLoss) and distils the static
+model like the notebook, with the same functions; the JSON object is the last line printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+
+def main() -> int:
+    import course
+    from course import efficiency as eff
+
+    P = course.profile()
+    S = eff.preset(P)
+    started = time.perf_counter()
+    data = eff.eval_data(S.calibration, S.sts_pairs)
+    model_path = course.models.resolve(S.model)
+    base_model = course.load_embedder(S.model, device=P.device)
+    base = eff.embed_eval(base_model, data)
+    pairs = eff.training_pairs(S, P.online)
+    mrl = eff.finetune(model_path, pairs, S, matryoshka_dims=S.dims)
+    standard = eff.finetune(model_path, pairs, S, matryoshka_dims=None)
+    models = {"MiniLM": base, "fine-tuned, MNRL": eff.embed_eval(standard, data),
+              "fine-tuned, Matryoshka": eff.embed_eval(mrl, data)}
+    dims = eff.dims_table(models, data, S.dims, S.resamples)
+
+    calibration = base_model.encode(data.calibration_texts, normalize_embeddings=True)
+    docs, queries = eff.unit(base.docs), eff.unit(base.queries)
+    found = eff.quantized_search(docs, queries, calibration, S.rescore_multiplier)
+    reference = np.vstack([docs, calibration])
+    X = eff.standin_vectors(reference, S.ann_vectors)
+    XQ = eff.standin_vectors(reference, S.ann_queries, seed=1)
+    search = eff.format_search_ms(X, XQ, calibration, S, dims=sorted(set(S.dims) | {S.static_dims}))
+    quant = eff.quantization_table(found, data, search, docs.shape[1], S.resamples)
+
+    distill_start = time.perf_counter()
+    static = eff.distill_static(model_path, S, data, eff.model_dir("minilm-static"))
+    distill_s = time.perf_counter() - distill_start
+    static_score = eff.score(eff.embed_eval(static, data), data, resamples=S.resamples)
+    texts = data.corpus_texts[: S.speed_texts]
+    encode = {name: (eff.throughput(m, texts, S.repeats), eff.query_ms(m, data.query_texts, S.repeats,
+                                                                        S.latency_queries))
+              for name, m in [("MiniLM", base_model), ("static", static)]}
+
+    _, truth = eff.flat_index(X).search(XQ, eff.TOP_K)
+    build_start = time.perf_counter()
+    hnsw = eff.hnsw_index(X, S.hnsw_m, S.ef_construction)
+    build_s = time.perf_counter() - build_start
+    sweep = eff.hnsw_sweep(hnsw, XQ, truth, S.ef_search, S.repeats)
+    search["hnsw"] = float(sweep.set_index("ef_search").loc[64, "ms_per_query"])
+    course_hnsw = eff.hnsw_index(docs, S.hnsw_m, S.ef_construction)
+    course_hnsw.hnsw.efSearch = 64
+    mean, ci = eff.retrieval(eff.ndcg(course_hnsw.search(queries, eff.TOP_K)[1], data.relevant), S.resamples)
+
+    table = eff.frontier_table(dims, quant, static_score, S.static_dims, (mean, *ci), encode, search, S.hnsw_m)
+    columns = ["variant", "dims", "dtype", "bytes_per_vector", "encode_sentences_per_s", "query_ms", "search_ms",
+               "ndcg", "ndcg_low", "ndcg_high", "sts"]
+    report = {
+        "profile": P.name, "device": P.device, "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
+        "stand_in_vectors": len(X), "queries_timed": len(XQ), "repeats": S.repeats,
+        "train_pairs": len(pairs), "distill_s": round(distill_s, 1),
+        "variants": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}
+                     for row in table[columns].replace({np.nan: None}).to_dict("records")],
+        "hnsw": {"vectors": len(X), "m": S.hnsw_m, "ef_construction": S.ef_construction, "build_s": round(build_s, 2),
+                 "exact_ms_per_query": round(search["float32"], 4),
+                 "sweep": sweep.round(4).to_dict("records")},
+        "total_s": round(time.perf_counter() - started, 1),
+    }
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
