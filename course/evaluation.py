@@ -3,7 +3,10 @@
 Four small mteb tasks read the course's packaged data (STS pairs, topic classification,
 retrieval queries over the corpus, NLI entailment-vs-contradiction pairs), so the whole MTEB
 pipeline runs without a network; online, the same functions run real MTEB tasks by name.
-Results can be cached in artifacts_dir()/"mteb" so that a re-run is instant.
+Results can be cached in artifacts_dir()/"mteb" so that a re-run is instant; `run` files
+each model under a name and a hash of its weights, so two local models never share a cached
+score (the pitfall notebook 07 demonstrates). `paired_changes` puts a 95% interval on each
+before/after change by recomputing the task's metric per item.
 
     from course import evaluation as ev
     result = ev.run(model, ev.course_tasks())
@@ -31,6 +34,13 @@ from course.basics import pair_cosines
 from course.datasets import DATA_DIR, load_corpus, load_nli, load_queries, load_sts
 from course.env import Profile, artifacts_dir
 from course.models import fingerprint
+from course.stats import paired_bootstrap, paired_metric_diff
+from course.training import verdict
+
+# mteb 2.26 calls a sentence-transformers method that 6.x renamed; the FutureWarning is raised
+# inside mteb on every evaluate, and only an mteb release can fix it.
+warnings.filterwarnings("ignore", message="The `get_sentence_embedding_dimension` method",
+                        category=FutureWarning)
 
 HUB_TASKS = {"smoke": ("STSBenchmark",),
              "cpu": ("STSBenchmark", "Banking77Classification.v2"),
@@ -51,16 +61,23 @@ PRESETS = {name: EvalPreset(limit=12 if name == "smoke" else None, hub_tasks=tas
                             cache=name != "smoke")
            for name, tasks in HUB_TASKS.items()}
 
-# What each MTEB task type asks of an embedding, and its usual main score.
+# What each MTEB task type asks of an embedding, its usual main score, and that score in one line.
 TASK_TYPES = {
-    "STS": ("Do cosine similarities rank sentence pairs like human 0-5 ratings?", "cosine_spearman"),
-    "Classification": ("Does a logistic regression on the embeddings predict a label?", "accuracy"),
-    "Clustering": ("Do k-means clusters of the embeddings match the true groups?", "v_measure"),
-    "PairClassification": ("Does cosine separate duplicate/entailed pairs from the rest?", "max_ap"),
-    "Reranking": ("Does cosine order a short candidate list correctly?", "map_at_1000"),
-    "Retrieval": ("Is the relevant document near the top among thousands?", "ndcg_at_10"),
+    "STS": ("Do cosine similarities rank sentence pairs like human 0-5 ratings?", "cosine_spearman",
+            "Spearman rank correlation of cosine with the human scores: 1 = same order, 0 = unrelated"),
+    "Classification": ("Does a logistic regression on the embeddings predict a label?", "accuracy",
+                       "share of test texts given the right label"),
+    "Clustering": ("Do k-means clusters of the embeddings match the true groups?", "v_measure",
+                   "0-1 agreement of clusters with the true groups (each cluster pure, each group whole)"),
+    "PairClassification": ("Does cosine separate duplicate/entailed pairs from the rest?", "max_ap",
+                           "average precision (how near the top the true pairs rank, 0-1), best of "
+                           "four similarity functions"),
+    "Reranking": ("Does cosine order a short candidate list correctly?", "map_at_1000",
+                  "mean over queries of the average precision of the ranked candidates"),
+    "Retrieval": ("Is the relevant document near the top among thousands?", "ndcg_at_10",
+                  "nDCG@10: relevant documents in the top 10, discounted by rank, 1 = ideal order"),
     "Summarization": ("Do summaries close to the text get the higher human ratings?",
-                      "cosine_spearman"),
+                      "cosine_spearman", "Spearman rank correlation of cosine with human ratings"),
 }
 
 # Published MTEB numbers from /work/shared/ANCHORS.md (MTEB paper table and results repository).
@@ -100,8 +117,9 @@ def _metadata(name: str, file: str, kind: str, main_score: str, description: str
     )
 
 
-def _take(ds, limit: int | None):
-    """A fixed random sample of `limit` rows (all rows if limit is None)."""
+def sample(ds, limit: int | None):
+    """A fixed random sample of `limit` rows (all rows if limit is None): the smoke profile's
+    small tasks."""
     return ds if limit is None else ds.shuffle(seed=0).select(range(min(limit, len(ds))))
 
 
@@ -124,7 +142,7 @@ class CourseSTS(_CourseTask, AbsTaskSTS):
     def load_data(self, num_proc: int | None = None, **kwargs) -> None:
         from datasets import DatasetDict
 
-        sts = _take(load_sts(split="test"), self.limit).select_columns(
+        sts = sample(load_sts(split="test"), self.limit).select_columns(
             ["sentence1", "sentence2", "gold"])
         self.dataset = DatasetDict({"test": sts.rename_column("gold", "score")})
         self.data_loaded = True
@@ -150,7 +168,7 @@ class CourseTopicClassification(_CourseTask, AbsTaskClassification):
         topics = sorted(set(corpus["topic"]))
         ds = corpus.map(lambda r: {"label": topics.index(r["topic"])})
         limits = {"train": None if self.limit is None else 3 * self.limit, "test": self.limit}
-        self.dataset = DatasetDict({s: _take(ds.filter(lambda r, s=s: r["split"] == s), n)
+        self.dataset = DatasetDict({s: sample(ds.filter(lambda r, s=s: r["split"] == s), n)
                                     .select_columns(["text", "label"]) for s, n in limits.items()})
         self.data_loaded = True
 
@@ -169,10 +187,10 @@ class CourseRetrieval(_CourseTask, AbsTaskRetrieval):
         qrels = {q["id"]: dict.fromkeys(q["relevant"], 1) for q in queries}
         corpus = load_corpus()
         if self.limit is not None:  # keep the sampled queries' documents plus some distractors
-            queries = list(_take(Dataset.from_list(queries), self.limit))
+            queries = list(sample(Dataset.from_list(queries), self.limit))
             qrels = {q["id"]: qrels[q["id"]] for q in queries}
             wanted = {d for rel in qrels.values() for d in rel}
-            others = _take(corpus.filter(lambda r: r["id"] not in wanted), 2 * self.limit)
+            others = sample(corpus.filter(lambda r: r["id"] not in wanted), 2 * self.limit)
             corpus = corpus.filter(lambda r: r["id"] in wanted or r["id"] in set(others["id"]))
         self.dataset = {"default": {"test": {
             "corpus": Dataset.from_dict({"id": corpus["id"], "text": corpus["text"],
@@ -186,15 +204,15 @@ class CourseRetrieval(_CourseTask, AbsTaskRetrieval):
 
 class CoursePairClassification(_CourseTask, AbsTaskPairClassification):
     """NLI test pairs: is the hypothesis entailed (1) or contradicted (0)? Neutral pairs are
-    left out. Main score: average precision of the cosine ranking (max over distances)."""
+    left out. Main score: average precision of the pairs ranked by cosine (`cosine_ap`)."""
 
     metadata = _metadata("CoursePairClassification", "nli.jsonl", "PairClassification",
-                         "max_ap", "Course NLI test split, entailment vs contradiction.")
+                         "cosine_ap", "Course NLI test split, entailment vs contradiction.")
 
     def load_data(self, num_proc: int | None = None, **kwargs) -> None:
         from datasets import DatasetDict
 
-        pairs = _take(nli_pairs(), self.limit)
+        pairs = sample(nli_pairs(), self.limit)
         self.dataset = DatasetDict({"test": pairs.rename_columns(
             {"premise": "sentence1", "hypothesis": "sentence2", "label": "labels"})})
         self.data_loaded = True
@@ -250,8 +268,9 @@ def task_types_frame(benchmark: str = "MTEB(eng, v2)"):
     import pandas as pd
 
     counts = pd.Series([t.metadata.type for t in mteb.get_benchmark(benchmark).tasks]).value_counts()
-    rows = [{"type": k, "asks": v[0], "main_score": v[1], f"tasks in {benchmark}": int(counts.get(k, 0))}
-            for k, v in TASK_TYPES.items()]
+    rows = [{"type": k, "asks": asks, "main_score": score, "the main score in one line": meaning,
+             f"tasks in {benchmark}": int(counts.get(k, 0))}
+            for k, (asks, score, meaning) in TASK_TYPES.items()]
     return pd.DataFrame(rows).set_index("type")
 
 
@@ -374,13 +393,124 @@ def published_frame(task: str | None = None):
 
 
 
-def direct_sts_spearman(model, limit: int | None = None, batch_size: int = 64) -> float:
-    """CourseSTS's main score computed by hand: Spearman of cosine vs gold (scipy)."""
-    from scipy.stats import spearmanr
+# ---------------------------------------------------------------- intervals for before/after
 
-    sts = _take(load_sts(split="test"), limit)
-    cos = pair_cosines(model, sts["sentence1"], sts["sentence2"], batch_size)
-    return float(spearmanr(cos, sts["gold"])[0])
+def paired_changes(before_model, after_model, tasks: Sequence[AbsTask], batch_size: int = 64):
+    """Each task's main score for two models, the change and its paired 95% interval.
+
+    The metric is recomputed per item on the rows mteb scores (test_evaluation.py checks that it
+    equals mteb's number): STS and pair classification resample pairs and recompute Spearman / AP
+    (`stats.paired_metric_diff`); classification resamples test texts (hit or miss) and retrieval
+    queries (nDCG@10 each) with `stats.paired_bootstrap`.
+    """
+    import pandas as pd
+
+    rows = []
+    for task in tasks:
+        if not task.data_loaded:
+            with _quiet_progress():
+                task.load_data()
+        kind = task.metadata.type
+        per_item = _PER_ITEM.get(kind)
+        if per_item is None:
+            raise ValueError(f"No per-item recipe for task type {kind!r} ({task.metadata.name}); "
+                             f"supported: {sorted(_PER_ITEM)}.")
+        d = per_item(task, before_model, after_model, batch_size)
+        rows.append({"task": task.metadata.name, "metric": task.metadata.main_score,
+                     "before": d.before, "after": d.after, "change": d.diff, "ci_low": d.low,
+                     "ci_high": d.high, "n": d.n, "verdict": verdict(d)})
+    return pd.DataFrame(rows).set_index("task").round(4)
+
+
+def _sts_change(task, before, after, batch_size):
+    data = task.dataset["test"]
+    cos = [pair_cosines(m, data["sentence1"], data["sentence2"], batch_size) for m in (before, after)]
+    return paired_metric_diff(list(data["score"]), *cos)
+
+
+def _pair_change(task, before, after, batch_size):
+    from sklearn.metrics import average_precision_score
+
+    data = task.dataset["test"]
+    cos = [pair_cosines(m, data["sentence1"], data["sentence2"], batch_size) for m in (before, after)]
+    return paired_metric_diff(list(data["labels"]), *cos, metric=average_precision_score)
+
+
+def _classification_change(task, before, after, batch_size):
+    hits = [classification_hits(m, task.dataset, batch_size) for m in (before, after)]
+    return paired_bootstrap(*hits)
+
+
+def classification_hits(model, dataset, batch_size: int = 64) -> np.ndarray:
+    """1/0 per test text: mteb's classifier (logistic regression, max_iter=100, seed 42) fit on
+    the train embeddings gets its label right."""
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression(max_iter=100, random_state=42)
+    clf.fit(model.encode(list(dataset["train"]["text"]), batch_size=batch_size), dataset["train"]["label"])
+    predicted = clf.predict(model.encode(list(dataset["test"]["text"]), batch_size=batch_size))
+    return (predicted == np.asarray(dataset["test"]["label"])).astype(float)
+
+
+def _retrieval_change(task, before, after, batch_size):
+    split = task.dataset["default"]["test"]
+    return paired_bootstrap(*[query_ndcg(m, split, batch_size=batch_size) for m in (before, after)])
+
+
+def query_ndcg(model, split, k: int = 10, batch_size: int = 64) -> np.ndarray:
+    """nDCG@k per query (binary relevance), ranking the split's corpus by cosine."""
+    from course.basics import embed
+
+    docs = embed(model, split["corpus"]["text"], batch_size)
+    queries = embed(model, split["queries"]["text"], batch_size)
+    doc_ids = np.asarray(split["corpus"]["id"])
+    out = []
+    for qid, q in zip(split["queries"]["id"], queries, strict=True):
+        relevant = set(split["relevant_docs"][qid])
+        top = doc_ids[np.argsort(-(docs @ q))[:k]]
+        dcg = sum(1 / np.log2(i + 2) for i, d in enumerate(top) if d in relevant)
+        ideal = sum(1 / np.log2(i + 2) for i in range(min(len(relevant), k)))
+        out.append(dcg / ideal)
+    return np.asarray(out)
+
+
+_PER_ITEM = {"STS": _sts_change, "PairClassification": _pair_change,
+             "Classification": _classification_change, "Retrieval": _retrieval_change}
+
+
+def random_ap(labels, n: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """(mean, 2.5th, 97.5th percentile) of the average precision of random orderings of
+    `labels`: what a model that ranks pairs by chance scores."""
+    from sklearn.metrics import average_precision_score
+
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    aps = [average_precision_score(labels, rng.random(len(labels))) for _ in range(n)]
+    return float(np.mean(aps)), float(np.percentile(aps, 2.5)), float(np.percentile(aps, 97.5))
+
+
+def pitfall_report(reported: dict[str, float], own: dict[str, float]) -> str:
+    """One line per model: the score a cached run reported against the model's own score,
+    naming the model whose result it received when they differ."""
+    lines = []
+    for name, got in reported.items():
+        if abs(got - own[name]) < 1e-6:
+            lines.append(f"{name}: reported {got:.4f}, its own score.")
+            continue
+        donor = next((o for o in own if o != name and abs(got - own[o]) < 1e-6), None)
+        lines.append(f"{name}: reported {got:.4f}, but its own score is {own[name]:.4f}"
+                     + (f": it silently received {donor}'s cached result." if donor else "."))
+    return "\n".join(lines)
+
+
+def fresh_cache(name: str = "mteb-pitfall"):
+    """An empty mteb ResultCache in artifacts_dir()/name (emptied first), for a demonstration
+    that must start from nothing every time it runs."""
+    import shutil
+
+    path = artifacts_dir() / name
+    shutil.rmtree(path, ignore_errors=True)
+    return mteb.ResultCache(path)
 
 
 def main_score(result, task_name: str) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
 import tempfile
 import time
@@ -22,6 +23,7 @@ import numpy as np
 from course.datasets import HUB_NLI, HUB_STS, DataError, load_hub, load_nli, load_sts
 from course.env import PROFILES, Profile, artifacts_dir, is_online, profile, seed_everything, use_profile
 from course.models import DEFAULT_MODEL, load_embedder, packaged_model_path, save_atomic
+from course.stats import PairedDiff, paired_bootstrap, paired_metric_diff
 from course.triplets import default_triplets_path, load_triplets, mine_triplets
 from course.viz import PALETTE, style
 
@@ -76,14 +78,14 @@ class ComparePreset:
 
 PRESETS: dict[str, TrainConfig] = {
     "smoke": TrainConfig(train_rows=24, heldout_rows=16, sts_rows=32, max_steps=2, batch_size=8),
-    "cpu": TrainConfig(epochs=2, batch_size=32, learning_rate=1e-4),
+    "cpu": TrainConfig(epochs=1, batch_size=32, learning_rate=1e-4),
     "gpu": TrainConfig(model=PLAIN_BERT, data="all-nli", train_rows=30_000, heldout_rows=2_000,
                        epochs=1, batch_size=None, learning_rate=5e-5, max_seq_length=64,
                        logging_steps=25),
 }
 COMPARE: dict[str, ComparePreset] = {
     "smoke": ComparePreset(("mnrl", "mnrl-inbatch"), (0,), {"max_steps": 1}),
-    "cpu": ComparePreset(("mnrl", "mnrl-inbatch", "cosine"), (0, 1, 2), {"epochs": 1}),
+    "cpu": ComparePreset(("mnrl", "mnrl-inbatch", "cosine"), (0, 1, 2), {"epochs": 1, "train_rows": 256}),
     "gpu": ComparePreset(("mnrl", "mnrl-inbatch", "cosine"), (0, 1, 2),
                          {"model": DEFAULT_MODEL, "train_rows": 10_000, "logging_steps": 10}),
 }
@@ -200,17 +202,17 @@ def oom_advice(cfg: TrainConfig, batch_size: int) -> str:
 
 # ---------------------------------------------------------------- data
 
-def training_triplets(cfg: TrainConfig):
+def training_triplets(cfg: TrainConfig, use_saved: bool = True):
     """(Dataset(anchor, positive, negative), where it came from) for training.
 
-    Course data: the triplets notebook 05 saved, else mined here from the NLI train split.
-    all-nli: the hub's triplet subset (train split), capped at cfg.train_rows.
+    Course data: the triplets notebook 05 saved (unless use_saved=False), else mined here from
+    the NLI train split. all-nli: the hub's triplet subset (train split), capped at cfg.train_rows.
     """
     if cfg.data == "all-nli":
         ds = load_hub(HUB_NLI, "triplet", "train", cfg.train_rows)
         return ds, f"{HUB_NLI} (triplet, train[:{cfg.train_rows}])"
     path = default_triplets_path()
-    if path.is_file():
+    if use_saved and path.is_file():
         ds, source = load_triplets(path), f"notebook 05's triplets ({path})"
     else:
         ds, source = mine_triplets(load_nli(split="train"))[0], "course NLI train split, mined here"
@@ -279,7 +281,8 @@ def make_loss(name: str, model, distributed: bool = False, mini_batch_size: int 
 # ---------------------------------------------------------------- evaluation
 
 def evaluators(heldout, sts):
-    """The two yardsticks used before and after: held-out triplet accuracy and STS Spearman."""
+    """The two yardsticks of notebook 06 (held-out TripletEvaluator, STS
+    EmbeddingSimilarityEvaluator) in one SequentialEvaluator, for the loss comparison and the CLI."""
     from sentence_transformers.sentence_transformer.evaluation import (
         EmbeddingSimilarityEvaluator,
         SequentialEvaluator,
@@ -288,9 +291,9 @@ def evaluators(heldout, sts):
 
     return SequentialEvaluator([
         TripletEvaluator(list(heldout["anchor"]), list(heldout["positive"]),
-                         list(heldout["negative"]), name="heldout", similarity_fn_names=["cosine"]),
+                         list(heldout["negative"]), name="heldout"),
         EmbeddingSimilarityEvaluator(list(sts["sentence1"]), list(sts["sentence2"]),
-                                     list(sts["score"]), name="sts", main_similarity="cosine"),
+                                     list(sts["score"]), name="sts"),
     ])
 
 
@@ -310,6 +313,66 @@ def before_after_table(before: Mapping[str, float], after: Mapping[str, float]):
     return table.round(3)
 
 
+@dataclass(frozen=True)
+class ItemScores:
+    """Per-item results behind the two evaluators' numbers, for paired intervals:
+    1/0 per held-out triplet (positive closer than negative) and cosine per STS pair."""
+
+    hits: np.ndarray
+    cosines: np.ndarray
+
+    @property
+    def accuracy(self) -> float:
+        return float(self.hits.mean())
+
+
+def item_scores(model, heldout, sts, batch_size: int = 64) -> ItemScores:
+    """What TripletEvaluator and EmbeddingSimilarityEvaluator compute, kept per item."""
+    from course.basics import embed, pair_cosines
+
+    a, pos, neg = (embed(model, heldout[c], batch_size) for c in ("anchor", "positive", "negative"))
+    hits = ((a * pos).sum(axis=1) > (a * neg).sum(axis=1)).astype(float)
+    return ItemScores(hits, pair_cosines(model, sts["sentence1"], sts["sentence2"], batch_size))
+
+
+@dataclass(frozen=True)
+class Gain:
+    """Before/after on the held-out triplets and the STS pairs, each with a paired 95% interval."""
+
+    triplets: PairedDiff
+    sts: PairedDiff
+    before_hits: int
+    after_hits: int
+
+    def lines(self) -> list[str]:
+        """Two sentences whose wording follows the intervals."""
+        t, n = self.triplets, self.triplets.n
+        return [
+            f"held-out triplet accuracy {t.before:.3f} ({self.before_hits}/{n}) -> {t.after:.3f} "
+            f"({self.after_hits}/{n}): {t.diff:+.3f}, 95% CI {t.low:+.3f} to {t.high:+.3f}: "
+            + verdict(t),
+            f"STS Spearman {self.sts.before:.3f} -> {self.sts.after:.3f} on {self.sts.n} pairs: "
+            f"{self.sts.diff:+.3f}, 95% CI {self.sts.low:+.3f} to {self.sts.high:+.3f}: "
+            + verdict(self.sts),
+        ]
+
+
+def verdict(d: PairedDiff) -> str:
+    """A before/after change in words, judged by its 95% interval."""
+    if d.low > 0:
+        return "a real gain (the whole interval is above 0)"
+    if d.high < 0:
+        return "a real loss (the whole interval is below 0)"
+    return "within noise (the interval contains 0)"
+
+
+def gain(before: ItemScores, after: ItemScores, sts) -> Gain:
+    """Paired-bootstrap intervals (course.stats) for the triplet accuracy and STS Spearman change."""
+    return Gain(paired_bootstrap(before.hits, after.hits),
+                paired_metric_diff(list(sts["score"]), before.cosines, after.cosines),
+                int(before.hits.sum()), int(after.hits.sum()))
+
+
 # ---------------------------------------------------------------- training
 
 @dataclass
@@ -324,8 +387,13 @@ class TrainResult:
 
     def losses(self) -> tuple[list[int], list[float]]:
         """(steps, training loss) from the Trainer's log, for the loss curve."""
-        rows = [h for h in self.log_history if "loss" in h and "step" in h]
-        return [h["step"] for h in rows], [float(h["loss"]) for h in rows]
+        return logged_losses(self.log_history)
+
+
+def logged_losses(log_history: Sequence[Mapping]) -> tuple[list[int], list[float]]:
+    """(steps, training loss) from a Trainer's `state.log_history`."""
+    rows = [h for h in log_history if "loss" in h and "step" in h]
+    return [h["step"] for h in rows], [float(h["loss"]) for h in rows]
 
 
 def world_size() -> int:
@@ -393,12 +461,22 @@ def train(cfg: TrainConfig, triplets, model=None, progress: bool = True) -> Trai
                        time.perf_counter() - start, batch_size)
 
 
+def finetune_gain(cfg: TrainConfig, triplets, heldout, sts, progress: bool = False):
+    """Notebook 06's measured run: per-item scores before, train, per-item scores after.
+    Returns (TrainResult, Gain). Used by `benchmarks/finetune_gain.py`."""
+    model = load_base(cfg)
+    before = item_scores(model, heldout, sts)
+    result = train(cfg, triplets, model=model, progress=progress)
+    return result, gain(before, item_scores(result.model, heldout, sts), sts)
+
+
 def compare_losses(configs: Sequence[TrainConfig], triplets, evaluator,
                    progress: bool = False) -> list[dict]:
-    """Train once per config (loss x seed) and evaluate each: one row per run."""
+    """Train once per config (loss x seed) and evaluate each: one row per run. A config's
+    train_rows caps the triplets, the same subset for every run."""
     rows = []
     for cfg in configs:
-        result = train(cfg, triplets, progress=progress)
+        result = train(cfg, _cap(triplets, cfg.train_rows, 0), progress=progress)
         rows.append({"loss": cfg.loss, "seed": cfg.seed, "seconds": round(result.seconds, 1),
                      **evaluate(result.model, evaluator)})
         del result
@@ -415,6 +493,27 @@ def summarize(rows: Sequence[Mapping]):
     return out.round(3)
 
 
+def loss_vs_seed(summary, metric: str = "triplet accuracy") -> str:
+    """One sentence, computed from summarize()'s table: does the loss or the seed move `metric`
+    more? The loss's effect is the gap between the best and worst mean, the seed's the largest
+    standard deviation over seeds."""
+    means, stds = summary[(metric, "mean")], summary[(metric, "std")]
+    best, worst = means.idxmax(), means.idxmin()
+    gap, spread = float(means[best] - means[worst]), float(stds.max())
+    head = (f"{metric}: the losses differ by up to {gap:.3f} ({best} {means[best]:.3f} vs "
+            f"{worst} {means[worst]:.3f})" if gap > 0 else
+            f"{metric}: every loss scores {means[best]:.3f} on average")
+    if math.isnan(spread):
+        return head + "; one seed per loss, so how much the seed moves it is unknown here."
+    if gap > 2 * spread:
+        verdict = "the loss matters much more than the seed"
+    elif gap >= spread / 2:
+        verdict = "the loss and the seed matter about equally: treat the ranking as a hint"
+    else:
+        verdict = "the seed matters more than the loss: the ranking is noise"
+    return f"{head}; the seed moves a loss's score by up to {spread:.3f} (std over seeds): {verdict}."
+
+
 # ---------------------------------------------------------------- keeping the model
 
 def default_model_dir() -> Path:
@@ -426,17 +525,6 @@ def save_model(model, path: str | Path | None = None) -> Path:
     """Save a SentenceTransformer to a folder (default: default_model_dir()) with
     course.models.save_atomic: an interrupted save leaves the previous model intact."""
     return save_atomic(model, Path(path or default_model_dir()))
-
-
-def reload_matches(model, path: str | Path, sentences: Sequence[str]) -> float:
-    """Reload a saved model and return the largest absolute difference between its
-    embeddings and the original's for `sentences` (0 up to float noise if saved intact)."""
-    if not sentences:
-        raise ValueError("reload_matches needs at least one sentence to encode.")
-    again = load_embedder(str(path), device=str(model.device))
-    a = model.encode(list(sentences), convert_to_numpy=True)
-    b = again.encode(list(sentences), convert_to_numpy=True)
-    return float(np.max(np.abs(a - b)))
 
 
 def push_to_hub(model, repo_id: str, token: str | None) -> str | None:
@@ -473,14 +561,16 @@ def random_bert(hidden: int = 768, layers: int = 12, heads: int = 12, seed: int 
 
 # ---------------------------------------------------------------- plots
 
-def loss_curve(results: Mapping[str, TrainResult] | TrainResult, title: str = "Training loss"):
-    """Training loss against step, one line per run."""
+def loss_curve(runs, title: str = "Training loss"):
+    """Training loss against step, one line per run. `runs`: a TrainResult, a Trainer's
+    `state.log_history`, or a {name: either} mapping."""
     import plotly.graph_objects as go
 
-    runs = results if isinstance(results, Mapping) else {results.config.loss: results}
+    if not isinstance(runs, Mapping):
+        runs = {runs.config.loss: runs} if isinstance(runs, TrainResult) else {"loss": runs}
     fig = go.Figure()
-    for i, (name, result) in enumerate(runs.items()):
-        steps, values = result.losses()
+    for i, (name, run) in enumerate(runs.items()):
+        steps, values = run.losses() if isinstance(run, TrainResult) else logged_losses(run)
         fig.add_scatter(x=steps, y=values, mode="lines+markers", name=name,
                         line=dict(color=PALETTE[i % len(PALETTE)]))
     fig.update_layout(xaxis_title="step", yaxis_title="loss")
@@ -559,16 +649,16 @@ def cli(argv: list[str]) -> int:
         print(f"profile {p.name} | {world_size()} process(es) | {gpu_name() or p.device} | "
               f"{len(triplets)} triplets from {source}")
         print(cfg)
-    evaluator = None if args.no_eval or not main else evaluators(heldout_triplets(cfg),
-                                                                  sts_pairs(cfg, p.online))
+    measure = main and not args.no_eval
+    heldout, sts = (heldout_triplets(cfg), sts_pairs(cfg, p.online)) if measure else (None, None)
     model = load_base(cfg)
-    before = evaluate(model, evaluator) if evaluator else None
+    before = item_scores(model, heldout, sts) if measure else None
     result = train(cfg, triplets, model=model)  # the Trainer shows progress on rank 0 only
     if not main:
         return 0
     print(f"trained in {result.seconds:.0f} s at batch size {result.batch_size} per device")
     if before is not None:
-        print(before_after_table(before, evaluate(result.model, evaluator)).to_string())
+        print("\n".join(gain(before, item_scores(result.model, heldout, sts), sts).lines()))
     print(f"saved to {save_model(result.model, args.output)}")
     return 0
 

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import spearmanr
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score
 
 import course
@@ -27,6 +26,20 @@ def model():
 
 
 @pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    from course.training import random_bert
+
+    path = tmp_path_factory.mktemp("tiny") / "bert"
+    random_bert(hidden=32, layers=1, heads=2).save_pretrained(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_dir):
+    return course.load_embedder(str(tiny_dir), device="cpu")
+
+
+@pytest.fixture(scope="module")
 def run(model):
     """The four course tasks (a fixed 16-row sample each) and mteb's result on them."""
     tasks = ev.course_tasks(limit=LIMIT, load=True)
@@ -35,10 +48,6 @@ def run(model):
 
 def _task(tasks, name):
     return next(t for t in tasks if t.metadata.name == name)
-
-
-def _unit(x):
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
 def test_course_tasks_metadata():
@@ -87,7 +96,6 @@ def test_sts_score_equals_scipy(model, run):
     cos = pair_cosines(model, data["sentence1"], data["sentence2"])
     expected = spearmanr(cos, data["score"])[0]
     assert ev.main_score(result, "CourseSTS") == pytest.approx(expected, abs=1e-6)
-    assert ev.direct_sts_spearman(model, limit=LIMIT) == pytest.approx(expected, abs=1e-6)
 
 
 def test_pair_classification_ap_equals_sklearn(model, run):
@@ -95,35 +103,63 @@ def test_pair_classification_ap_equals_sklearn(model, run):
     data = _task(tasks, "CoursePairClassification").dataset["test"]
     cos = pair_cosines(model, data["sentence1"], data["sentence2"])
     expected = average_precision_score(data["labels"], cos)
-    scores = next(tr for tr in result.task_results
-                  if tr.task_name == "CoursePairClassification").scores["test"][0]
-    assert scores["cosine_ap"] == pytest.approx(expected, abs=1e-6)
+    assert ev.main_score(result, "CoursePairClassification") == pytest.approx(expected, abs=1e-6)
 
 
-def test_retrieval_ndcg_equals_hand_computation(model, run):
+def test_retrieval_ndcg_equals_per_query_computation(model, run):
     tasks, result = run
     split = _task(tasks, "CourseRetrieval").dataset["default"]["test"]
-    docs = _unit(model.encode(list(split["corpus"]["text"])))
-    queries = _unit(model.encode(list(split["queries"]["text"])))
-    doc_ids = np.array(split["corpus"]["id"])
-    ndcgs = []
-    for qid, q in zip(split["queries"]["id"], queries, strict=True):
-        relevant = set(split["relevant_docs"][qid])
-        top = doc_ids[np.argsort(-(docs @ q))[:10]]
-        dcg = sum(1 / np.log2(i + 2) for i, d in enumerate(top) if d in relevant)
-        ideal = sum(1 / np.log2(i + 2) for i in range(min(len(relevant), 10)))
-        ndcgs.append(dcg / ideal)
-    assert ev.main_score(result, "CourseRetrieval") == pytest.approx(np.mean(ndcgs), abs=1e-4)
+    per_query = ev.query_ndcg(model, split)
+    assert len(per_query) == len(split["queries"]) and ((0 <= per_query) & (per_query <= 1)).all()
+    assert ev.main_score(result, "CourseRetrieval") == pytest.approx(per_query.mean(), abs=1e-4)
 
 
-def test_classification_accuracy_equals_sklearn(model, run):
+def test_classification_accuracy_equals_per_text_hits(model, run):
     tasks, result = run
     data = _task(tasks, "CourseTopicClassification").dataset
-    clf = LogisticRegression(max_iter=100, random_state=42)
-    clf.fit(model.encode(list(data["train"]["text"])), data["train"]["label"])
-    predicted = clf.predict(model.encode(list(data["test"]["text"])))
-    expected = np.mean(predicted == np.array(data["test"]["label"]))
-    assert ev.main_score(result, "CourseTopicClassification") == pytest.approx(expected, abs=1e-9)
+    hits = ev.classification_hits(model, data)
+    assert len(hits) == len(data["test"])
+    assert ev.main_score(result, "CourseTopicClassification") == pytest.approx(hits.mean(), abs=1e-9)
+
+
+def test_paired_changes_recompute_every_main_score(model, run):
+    tasks, result = run
+    same = ev.paired_changes(model, model, tasks)
+    assert list(same.index) == [t.metadata.name for t in tasks]
+    for name, row in same.iterrows():
+        assert row["before"] == pytest.approx(ev.main_score(result, name), abs=1e-4)
+        assert row["change"] == 0 and row["ci_low"] == row["ci_high"] == 0
+        assert "within noise" in row["verdict"]
+    assert same.loc["CourseSTS", "n"] == LIMIT
+
+
+def test_paired_changes_see_a_different_model(model, run, tiny):
+    tasks, _ = run
+    changes = ev.paired_changes(model, tiny, tasks)
+    assert (changes["change"] != 0).all()
+    assert ((changes["ci_low"] <= changes["change"]) & (changes["change"] <= changes["ci_high"])).all()
+    with pytest.raises(ValueError, match="Clustering"):
+        ev.paired_changes(model, tiny, [_FakeTask("Clustering")])
+
+
+class _FakeTask:
+    data_loaded = True
+
+    def __init__(self, kind):
+        from types import SimpleNamespace
+
+        self.metadata = SimpleNamespace(type=kind, name="Fake", main_score="v_measure")
+
+
+def test_random_ap_is_chance_not_a_floor():
+    labels = [1, 0] * 50
+    mean, low, high = ev.random_ap(labels, n=500)
+    assert low < mean < high and mean == pytest.approx(0.5, abs=0.05)
+    # a ranking that puts every negative first scores far below the random range
+    from sklearn.metrics import average_precision_score
+
+    negatives_first = [2 * (1 - y) + i / 1000 for i, y in enumerate(labels)]
+    assert average_precision_score(labels, negatives_first) < low
 
 
 def test_scores_frame_compare_and_chart(run):
@@ -159,6 +195,39 @@ def test_cache_reuses_results_for_same_weights(model, tmp_path):
     assert ev.main_score(fresh, "CourseSTS") == pytest.approx(ev.main_score(first, "CourseSTS"))
 
 
+def test_two_local_models_in_one_cache_get_their_own_scores(tmp_path, tiny_dir):
+    """The pitfall of notebook 07: called plainly, mteb files two local models under one
+    placeholder name and returns the first one's cached score for the second. ev.run names
+    each model and uses its weights' fingerprint as revision, so each gets its own score."""
+    from sentence_transformers import SentenceTransformer
+
+    cache = mteb.ResultCache(tmp_path / "cache")
+    task = lambda: ev.course_tasks(["CourseSTS"], limit=8)  # noqa: E731
+    first = SentenceTransformer(str(course.models.packaged_model_path()), device="cpu")
+    second = SentenceTransformer(str(tiny_dir), device="cpu")
+    assert first.model_card_data.model_name is None is second.model_card_data.model_name
+    scores = [ev.main_score(ev.run(m, task(), cache=cache), "CourseSTS") for m in (first, second)]
+    own = [ev.main_score(ev.run(m, task(), cache=None), "CourseSTS") for m in (first, second)]
+    assert scores == pytest.approx(own, abs=1e-9) and abs(scores[0] - scores[1]) > 0.01
+    stored = sorted(p.parent.name for p in (tmp_path / "cache").rglob("CourseSTS.json"))
+    assert stored == sorted([ev.fingerprint(first), ev.fingerprint(second)])
+
+
+def test_pitfall_report_names_the_donor():
+    text = ev.pitfall_report({"a": 0.8, "b": 0.8}, {"a": 0.8, "b": 0.6})
+    assert text.splitlines() == ["a: reported 0.8000, its own score.",
+                                 "b: reported 0.8000, but its own score is 0.6000: it silently "
+                                 "received a's cached result."]
+
+
+def test_fresh_cache_starts_empty(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_ARTIFACTS", str(tmp_path))
+    (tmp_path / "mteb-pitfall" / "results").mkdir(parents=True)
+    (tmp_path / "mteb-pitfall" / "results" / "old.json").write_text("{}")
+    cache = ev.fresh_cache()
+    assert cache.cache_path == tmp_path / "mteb-pitfall" and not list(cache.cache_path.rglob("*.json"))
+
+
 def test_fingerprint_follows_the_weights(model):
     before = ev.fingerprint(model)
     param = next(model.parameters())
@@ -190,6 +259,7 @@ def test_task_types_frame_counts_the_benchmark():
     column = "tasks in MTEB(eng, v2)"
     assert frame[column].sum() == len(mteb.get_benchmark("MTEB(eng, v2)").tasks)
     assert frame.loc["Retrieval", "main_score"] == "ndcg_at_10"
+    assert frame["the main score in one line"].str.len().min() > 20
 
 
 def test_cost_and_zero_shot_frames():
@@ -217,5 +287,41 @@ def test_exercise_checks(run, capsys):
     assert ex.check_sts_by_hand(target, target) is True
     assert ex.check_task_choice(...) is False
     assert ex.check_task_choice(mteb.get_tasks(task_types=["STS"], languages=["eng"])) is False
-    assert ex.check_task_choice(mteb.get_tasks(task_types=["Retrieval"], languages=["eng"])) is True
-    assert "✅" in capsys.readouterr().out
+    retrieval = mteb.get_tasks(task_types=["Retrieval"], languages=["eng"])
+    capsys.readouterr()
+    assert ex.check_task_choice(retrieval) is False  # code search is in there
+    assert "Programming" in capsys.readouterr().out
+    no_code = [t for t in retrieval if "Programming" not in (t.metadata.domains or [])]
+    assert ex.check_task_choice(no_code) is True
+    assert f"{len(no_code)} English retrieval tasks without code search" in capsys.readouterr().out
+
+
+def test_exercise_custom_task(tiny, tmp_path, capsys):
+    from datasets import Dataset, DatasetDict
+    from mteb.abstasks.pair_classification import AbsTaskPairClassification
+    from mteb.abstasks.task_metadata import TaskMetadata
+
+    class Pairs(AbsTaskPairClassification):
+        metadata = TaskMetadata(name="Pairs", description="d", type="PairClassification",
+                                main_score="cosine_ap", eval_langs=["eng-Latn"],
+                                dataset={"path": "local/pairs", "revision": "1"})
+
+        def load_data(self, **kwargs):
+            self.dataset = DatasetDict({"test": Dataset.from_dict(ex.MY_PAIRS)})
+            self.data_loaded = True
+
+    from sentence_transformers import SentenceTransformer
+
+    plain = SentenceTransformer(str(course.models.packaged_model_path()), device="cpu")
+    cache = mteb.ResultCache(tmp_path)
+    assert ex.check_custom_task(..., plain) is False
+    first = mteb.evaluate(plain, tasks=[Pairs()], cache=cache, show_progress_bar=False)
+    capsys.readouterr()
+    assert ex.check_custom_task(first, plain) is False  # filed under the placeholder name
+    assert "placeholder" in capsys.readouterr().out
+    stolen = mteb.evaluate(tiny, tasks=[Pairs()], cache=cache, show_progress_bar=False)
+    assert ex.check_custom_task(stolen, tiny) is False  # the cache handed it model's result
+    tiny.model_card_data.model_name = "local/tiny"
+    tiny.model_card_data.base_model_revision = ev.fingerprint(tiny)
+    own = mteb.evaluate(tiny, tasks=[Pairs()], cache=cache, show_progress_bar=False)
+    assert ex.check_custom_task(own, tiny) is True

@@ -168,9 +168,52 @@ def test_evaluate_gives_two_scores_in_range(trained, evaluator):
 
 
 def test_save_and_reload_encode_identically(trained, tmp_path):
+    from sentence_transformers import SentenceTransformer
+
     path = tr.save_model(trained.model, tmp_path / "m")
     assert (path / "config_sentence_transformers.json").is_file()
-    assert tr.reload_matches(trained.model, path, ["A cat sleeps.", "It rains."]) < 1e-5
+    again = SentenceTransformer(str(path), device="cpu")
+    texts = ["A cat sleeps.", "It rains."]
+    assert np.abs(trained.model.encode(texts) - again.encode(texts)).max() < 1e-5
+
+
+def test_item_scores_are_what_the_evaluators_compute(trained):
+    from scipy.stats import spearmanr
+
+    cfg = tr.preset("smoke")
+    heldout, sts = tr.heldout_triplets(cfg), tr.sts_pairs(cfg, online=False)
+    scores = tr.evaluators(heldout, sts)(trained.model)
+    items = tr.item_scores(trained.model, heldout, sts)
+    assert items.hits.shape == (len(heldout),) and set(np.unique(items.hits)) <= {0.0, 1.0}
+    assert items.accuracy == pytest.approx(scores["heldout_cosine_accuracy"], abs=1e-9)
+    assert spearmanr(items.cosines, sts["score"])[0] == pytest.approx(
+        scores["sts_spearman_cosine"], abs=1e-6)
+
+
+def test_gain_is_judged_by_its_interval():
+    rng = np.random.default_rng(0)
+    sts = {"score": list(rng.random(60))}
+    cos = np.asarray(sts["score"]) + rng.normal(0, 0.3, 60)
+    before = tr.ItemScores(np.r_[np.ones(40), np.zeros(60)], cos)
+    better = tr.ItemScores(np.r_[np.ones(80), np.zeros(20)], cos)
+    g = tr.gain(before, better, sts)
+    assert (g.before_hits, g.after_hits, g.triplets.n) == (40, 80, 100)
+    assert g.triplets.low > 0 and "a real gain" in g.lines()[0] and "(40/100)" in g.lines()[0]
+    assert g.sts.diff == 0 and "within noise" in g.lines()[1]
+    same = tr.gain(before, tr.ItemScores(np.r_[np.ones(39), np.zeros(60), [1.0]], cos), sts)
+    assert same.triplets.low < 0 < same.triplets.high and "within noise" in same.lines()[0]
+    worse = tr.gain(better, before, sts)
+    assert "a real loss" in worse.lines()[0]
+
+
+def test_loss_vs_seed_sentence_follows_the_table():
+    rows = [{"loss": lo, "seed": s, "triplet accuracy": m + d}
+            for lo, m in (("a", 0.80), ("b", 0.60)) for s, d in ((0, -0.01), (1, 0.01))]
+    assert "the loss matters much more than the seed" in tr.loss_vs_seed(tr.summarize(rows))
+    noisy = [{**r, "triplet accuracy": r["triplet accuracy"] + (0.3 if r["seed"] else -0.3)} for r in rows]
+    assert "the seed matters more than the loss" in tr.loss_vs_seed(tr.summarize(noisy))
+    one_seed = [r for r in rows if r["seed"] == 0]
+    assert "unknown" in tr.loss_vs_seed(tr.summarize(one_seed))
 
 
 def test_default_model_dir_is_where_notebook07_looks():
@@ -199,8 +242,9 @@ def test_compare_losses_and_summary(tiny_dir, evaluator):
 # ---------------------------------------------------------------- plots
 
 def test_loss_curve_one_line_per_run(trained):
-    fig = tr.loss_curve({"a": trained, "b": trained})
+    fig = tr.loss_curve({"a": trained, "b": trained.log_history})
     assert [t.name for t in fig.data] == ["a", "b"] and list(fig.data[0].x) == [1, 2]
+    assert list(fig.data[1].y) == trained.losses()[1]
 
 
 def test_grouped_bars_values_and_errors():
@@ -228,17 +272,51 @@ def test_cli_bad_value_is_one_clear_line(capsys):
 
 # ---------------------------------------------------------------- exercise and benchmark
 
-def test_exercise_check(capsys):
-    assert ex.check_triplet_accuracy(..., 0.7) is False
-    assert ex.check_triplet_accuracy(0.7, 0.7) is True
-    assert ex.check_triplet_accuracy(0.3, 0.7) is False
-    assert "1 - accuracy" in capsys.readouterr().out
-    assert ex.check_triplet_accuracy(0.5, 0.7) is False
-    assert ex.check_triplet_accuracy("many", 0.7) is False
+def test_exercise_triplet_evaluator(capsys):
+    model = course.load_embedder(device="cpu")
+    assert ex.check_triplet_evaluator(..., model) is False
+    from sentence_transformers.sentence_transformer.evaluation import TripletEvaluator
+
+    mine = TripletEvaluator(ex.MY_TRIPLETS["anchor"], ex.MY_TRIPLETS["positive"],
+                            ex.MY_TRIPLETS["negative"], name="mine")
+    results = mine(model)
+    assert ex.check_triplet_evaluator(results, model) is False
+    assert "mine_cosine_accuracy" in capsys.readouterr().out
+    assert ex.check_triplet_evaluator(results[mine.primary_metric], model) is True
+    assert ex.check_triplet_evaluator(0.123, model) is False  # not a multiple of 1/6
+    assert ex.check_triplet_evaluator("many", model) is False
 
 
-def _benchmark():
-    spec = importlib.util.spec_from_file_location("bench", ROOT / "benchmarks/train_throughput.py")
+def test_exercise_cosine_training(tiny_dir, tmp_path, capsys):
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers.sentence_transformer.losses import (
+        CosineSimilarityLoss,
+        MultipleNegativesRankingLoss,
+    )
+
+    assert ex.check_cosine_training(...) is False
+    assert ex.check_cosine_training("trainer") is False
+
+    def trainer(loss_cls, report_to="none", steps=1):
+        model = course.load_embedder(str(tiny_dir), device="cpu")
+        args = SentenceTransformerTrainingArguments(output_dir=str(tmp_path), max_steps=steps,
+                                                    per_device_train_batch_size=4,
+                                                    report_to=report_to, save_strategy="no",
+                                                    dataloader_pin_memory=False)
+        t = SentenceTransformerTrainer(model=model, args=args, loss=loss_cls(model),
+                                       train_dataset=Dataset.from_dict(ex.MY_PAIRS))
+        t.train()
+        return t
+
+    assert ex.check_cosine_training(trainer(CosineSimilarityLoss)) is True
+    capsys.readouterr()
+    wrong = trainer(MultipleNegativesRankingLoss)
+    assert ex.check_cosine_training(wrong) is False
+    assert "CosineSimilarityLoss" in capsys.readouterr().out
+
+
+def _benchmark(file: str = "train_throughput.py"):
+    spec = importlib.util.spec_from_file_location(file[:-3], ROOT / "benchmarks" / file)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -252,3 +330,12 @@ def test_benchmark_flops_and_json(capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["triplets_per_s"] > 0 and result["achieved_tflops"] >= 0
     assert result["peak_memory_mib"] > 0 and result["precision"] == "fp32"
+
+
+def test_finetune_gain_benchmark_prints_the_json_line(capsys):
+    assert _benchmark("finetune_gain.py").main(["--max-steps", "1"]) == 0  # smoke profile (conftest)
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    keys = {"n", "before", "after", "ci_low", "ci_high", "sts_before", "sts_after", "train_seconds"}
+    assert keys <= set(last) and last["profile"] == "smoke" and last["steps"] == 1
+    assert last["n"] == tr.preset("smoke").heldout_rows and last["train_seconds"] > 0
+    assert last["ci_low"] - 1e-9 <= last["after"] - last["before"] <= last["ci_high"] + 1e-9
