@@ -315,9 +315,12 @@ def test_rerank_helpers(bi, cross, tmp_path):
     assert before.shape == after.shape == (4,) and ((before > 0) == (after > 0)).all()
     assert set(np.round(1 / before[before > 0])) <= {1, 2, 3, 4, 5}
     mined = sb.reranker_training_set(bi, sb.load_rerank(split="train"), negatives=2, limit=3)
-    assert mined.column_names == ["query", "positive", "negative"] and len(mined) == 6
+    assert mined.column_names == ["query", "positive", "label"] and len(mined) == 9
+    assert sorted(mined["label"]) == [0] * 6 + [1] * 3
     train = sb.load_rerank(split="train").select(range(3))
-    assert set(mined["negative"]) <= set(sb.passages(train)) - set(train["positive"])
+    negatives = {r["positive"] for r in mined if r["label"] == 0}
+    assert negatives <= set(sb.passages(train)) - set(train["positive"])
+    assert {r["positive"] for r in mined if r["label"] == 1} == set(train["positive"])
 
 
 # ---- exercises: retrieve then rerank
