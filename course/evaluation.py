@@ -503,14 +503,15 @@ def pitfall_report(reported: dict[str, float], own: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
-def fresh_cache(name: str = "mteb-pitfall"):
-    """An empty mteb ResultCache in artifacts_dir()/name (emptied first), for a demonstration
-    that must start from nothing every time it runs."""
+def empty_dir(name: str = "mteb-pitfall") -> Path:
+    """artifacts_dir()/name, emptied: a cache folder for a demonstration that must start from
+    nothing every time it runs."""
     import shutil
 
     path = artifacts_dir() / name
     shutil.rmtree(path, ignore_errors=True)
-    return mteb.ResultCache(path)
+    path.mkdir(parents=True)
+    return path
 
 
 def main_score(result, task_name: str) -> float:

@@ -506,12 +506,12 @@ def loss_vs_seed(summary, metric: str = "triplet accuracy") -> str:
     if math.isnan(spread):
         return head + "; one seed per loss, so how much the seed moves it is unknown here."
     if gap > 2 * spread:
-        verdict = "the loss matters much more than the seed"
+        finding = "the loss matters much more than the seed"
     elif gap >= spread / 2:
-        verdict = "the loss and the seed matter about equally: treat the ranking as a hint"
+        finding = "the loss and the seed matter about equally: treat the ranking as a hint"
     else:
-        verdict = "the seed matters more than the loss: the ranking is noise"
-    return f"{head}; the seed moves a loss's score by up to {spread:.3f} (std over seeds): {verdict}."
+        finding = "the seed matters more than the loss: the ranking is noise"
+    return f"{head}; the seed moves a loss's score by up to {spread:.3f} (std over seeds): {finding}."
 
 
 # ---------------------------------------------------------------- keeping the model

@@ -220,12 +220,12 @@ def test_pitfall_report_names_the_donor():
                                  "received a's cached result."]
 
 
-def test_fresh_cache_starts_empty(tmp_path, monkeypatch):
+def test_empty_dir_starts_empty(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_ARTIFACTS", str(tmp_path))
     (tmp_path / "mteb-pitfall" / "results").mkdir(parents=True)
     (tmp_path / "mteb-pitfall" / "results" / "old.json").write_text("{}")
-    cache = ev.fresh_cache()
-    assert cache.cache_path == tmp_path / "mteb-pitfall" and not list(cache.cache_path.rglob("*.json"))
+    path = ev.empty_dir()
+    assert path == tmp_path / "mteb-pitfall" and path.is_dir() and not list(path.iterdir())
 
 
 def test_fingerprint_follows_the_weights(model):
