@@ -292,7 +292,7 @@ def train_cross_encoder(model, pairs, loss=None, epochs: int = 1, batch_size: in
     heads = {r"classifier|pooler": head_learning_rate} if head_learning_rate else {}
     settings = {"loss": type(loss).__name__, "loss_config": _loss_config(loss), "epochs": epochs,
                 "batch_size": batch_size, "learning_rate": learning_rate, "heads": heads, "seed": seed,
-                "max_length": getattr(model, "max_length", None)}
+                "max_length": getattr(model, "max_seq_length", None)}
     folder = _cache_folder(model, pairs, settings) if cache else None
     if folder is not None and (folder / "info.json").is_file():
         from safetensors.torch import load_file
