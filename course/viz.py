@@ -43,14 +43,3 @@ def similarity_heatmap(matrix, rows: Sequence[str], cols: Sequence[str] | None =
     fig.update_yaxes(autorange="reversed")
     return style(fig, title, height=max(420, 60 + 42 * len(rows)))
 
-
-def bar(labels: Sequence[str], values: Sequence[float], title: str, x_title: str = "",
-        y_title: str = "", error: Sequence[float] | None = None, color: str | None = None):
-    """A labelled bar chart (optionally with error bars), values printed on the bars."""
-    import plotly.graph_objects as go
-
-    fig = go.Figure(go.Bar(x=list(labels), y=list(values), text=[f"{v:.3f}" for v in values],
-                           textposition="outside", marker_color=color or PALETTE[0],
-                           error_y=dict(type="data", array=list(error)) if error is not None else None))
-    fig.update_layout(xaxis_title=x_title, yaxis_title=y_title)
-    return style(fig, title)
