@@ -52,7 +52,7 @@ class EfficiencyPreset:
     static_dims: int = 256  # PCA size of the distilled static model
     static_vocabulary: str = "full"  # "full" | "course" (only the tokens the course data uses)
     ann_vectors: int = 100_000  # stand-in vectors for search timings and the HNSW index
-    ann_queries: int = 200
+    ann_queries: int = 100
     hnsw_m: int = 32  # graph neighbours per node
     ef_construction: int = 40  # candidate list while building
     ef_search: tuple[int, ...] = (16, 32, 64, 128)  # candidate lists tried while searching
@@ -72,7 +72,7 @@ PRESETS = {
     "smoke": EfficiencyPreset("smoke", train_rows=32, batch_size=16, sts_pairs=48, calibration=200,
                               static_vocabulary="course", ann_vectors=5_000, ann_queries=50, ef_search=(16, 64),
                               resamples=200, speed_texts=32, latency_queries=5),
-    "cpu": EfficiencyPreset("cpu", epochs=2, ann_vectors=50_000),
+    "cpu": EfficiencyPreset("cpu", epochs=2, learning_rate=1e-4, ann_vectors=50_000),
     "gpu": EfficiencyPreset("gpu", train_rows=20_000, batch_size=128, epochs=1),
 }
 
@@ -275,6 +275,8 @@ def compare(before: Embedded, after: Embedded, data: EvalData, dim: int | None =
 
 def verdict(diff: stats.PairedDiff, higher: str = "higher", lower: str = "lower") -> str:
     """Words that follow a paired difference's interval, not just its sign."""
+    if diff.low == diff.high == 0:
+        return "identical on every item"
     if diff.low > 0:
         return f"{higher} (95% CI {diff.low:+.3f} to {diff.high:+.3f} excludes 0)"
     if diff.high < 0:
@@ -372,9 +374,10 @@ def format_search_ms(vectors: np.ndarray, queries: np.ndarray, calibration: np.n
     def binary_then_rescore():
         rescore(queries, binary.search(q_bin, k_many)[1], back)
 
+    full = vectors.shape[1]
     out = {f"float32@{d}": search_ms(flat_index(truncate(vectors, d)), truncate(queries, d), repeats=S.repeats)
-           for d in dims}
-    out["float32"] = search_ms(flat_index(vectors), queries, repeats=S.repeats)
+           for d in sorted(set(dims) | {full})}
+    out["float32"] = out[f"float32@{full}"]
     out["int8"] = search_ms(int8_index(codes), q_codes, repeats=S.repeats)
     out["binary"] = search_ms(binary, q_bin, repeats=S.repeats)
     out["binary + int8 rescoring"] = 1000 * median_seconds(binary_then_rescore, S.repeats) / len(queries)
