@@ -51,7 +51,7 @@ _SIZES = {
     "smoke": dict(gold_pairs=24, random_negatives=24, cross_epochs=1, unlabelled=120, top_k=2,
                   silver_pairs=24, random_pairs=48, bi_epochs=1, batch_size=16, tsdae_sentences=8,
                   tsdae_epochs=1, tsdae_batch_size=8),
-    "cpu": dict(gold_pairs=96, random_negatives=96, cross_epochs=2, unlabelled=1_200, top_k=2,
+    "cpu": dict(gold_pairs=96, random_negatives=96, cross_epochs=4, unlabelled=1_200, top_k=2,
                 silver_pairs=192, random_pairs=200, bi_epochs=1, batch_size=16, tsdae_sentences=160,
                 tsdae_epochs=1, tsdae_batch_size=8),
     "gpu": dict(gold_pairs=100, random_negatives=100, cross_epochs=4, unlabelled=20_000, top_k=3,
@@ -231,7 +231,7 @@ def verdict(diff: stats.PairedDiff, what: str) -> str:
 
 def silver_sources_frame(labels: Mapping[str, Sequence[float]], threshold: float = 0.5):
     """Per pair source (random, bi-encoder, BM25): pairs, mean cross-encoder score and the share
-    scored above `threshold` with its 95% interval."""
+    scored above `threshold` with its 95% interval (also as numbers: share, low, high)."""
     import pandas as pd
 
     rows = []
@@ -239,7 +239,8 @@ def silver_sources_frame(labels: Mapping[str, Sequence[float]], threshold: float
         v = np.asarray(values, dtype=float)
         share = stats.proportion(int((v > threshold).sum()), len(v))
         rows.append({"pairs": len(v), "mean score": round(float(v.mean()), 3),
-                     f"share > {threshold}": str(share), "share": share.value})
+                     f"share > {threshold}": str(share), "share": share.value, "low": share.low,
+                     "high": share.high})
     return pd.DataFrame(rows, index=list(labels))
 
 

@@ -129,6 +129,7 @@ def test_silver_sources_frame_and_figures():
     frame = ad.silver_sources_frame({"random": [0.1, 0.2, 0.9, 0.0], "nn": [0.6, 0.7]})
     assert frame.loc["random", "share"] == pytest.approx(0.25) and frame.loc["nn", "share"] == 1.0
     assert "1/4" in frame.loc["random", "share > 0.5"]
+    assert frame.loc["random", "low"] < 0.25 < frame.loc["random", "high"] and frame.loc["nn", "high"] == 1.0
     assert len(ad.label_histogram({"a": [0.1], "b": [0.9]}).data) == 2
     point = ad.as_points(stats.PairedDiff(0.5, 0.52, 10, -0.01, 0.05))
     assert point["gain"] == pytest.approx(2.0) and point["low"] == pytest.approx(-1.0)
