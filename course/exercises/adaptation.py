@@ -99,5 +99,6 @@ def check_tsdae_dataset(answer: Any, course_sentences: Sequence[str] = (), ratio
     if abs(share - ratio) > 0.2:
         return feedback(False, "", f"Your noise deletes {share:.0%} of the words on average; TSDAE deletes "
                                    f"about {ratio:.0%}. Check the ratio you pass to the noise function.")
-    return feedback(True, f"{len(answer)} sentences; the noise deletes {share:.0%} of the words on average, "
-                          "and the decoder must rebuild each sentence from its one vector.", "")
+    return feedback(True, f"{len(answer)} sentences; the noise deleted {share:.0%} of the words (each word "
+                          f"goes with probability {ratio:.0%}, so a few short sentences land near it, not on "
+                          "it), and the decoder must rebuild each sentence from its one vector.", "")
