@@ -1,6 +1,7 @@
-"""Notebook 09's measurements as JSON: per variant its dims or dtype, bytes per vector, encode
-sentences/s, ms per query (encode one query + search the stand-in vectors) and quality (course
-retrieval nDCG@10 with its 95% interval, STS Spearman where defined); plus the HNSW sweep.
+"""Notebook 09's measurements as JSON: per variant its dims or dtype, bytes per vector in memory
+(and on disk, for int8 rescoring), encode sentences/s, ms per query (encode one query + search the
+stand-in vectors) and quality (course retrieval nDCG@10 with its 95% interval, STS Spearman where
+defined); plus the HNSW sweep and both training losses.
 
     python benchmarks/efficiency.py                 # the active profile (COURSE_PROFILE, default cpu)
     COURSE_PROFILE=smoke python benchmarks/efficiency.py
@@ -32,8 +33,8 @@ def main() -> int:
     base_model = course.load_embedder(S.model, device=P.device)
     base = eff.embed_eval(base_model, data)
     pairs = eff.training_pairs(S, P.online)
-    mrl = eff.finetune(model_path, pairs, S, matryoshka_dims=S.dims)
-    standard = eff.finetune(model_path, pairs, S, matryoshka_dims=None)
+    mrl, mrl_run = eff.finetune(model_path, pairs, S, matryoshka_dims=S.dims)
+    standard, standard_run = eff.finetune(model_path, pairs, S, matryoshka_dims=None)
     models = {"MiniLM": base, "fine-tuned, MNRL": eff.embed_eval(standard, data),
               "fine-tuned, Matryoshka": eff.embed_eval(mrl, data)}
     dims = eff.dims_table(models, data, S.dims, S.resamples)
@@ -67,12 +68,14 @@ def main() -> int:
     mean, ci = eff.retrieval(eff.ndcg(course_hnsw.search(queries, eff.TOP_K)[1], data.relevant), S.resamples)
 
     table = eff.frontier_table(dims, quant, static_score, S.static_dims, (mean, *ci), encode, search, S.hnsw_m)
-    columns = ["variant", "dims", "dtype", "bytes_per_vector", "encode_sentences_per_s", "query_ms", "search_ms",
-               "ndcg", "ndcg_low", "ndcg_high", "sts"]
+    columns = ["variant", "dims", "dtype", "bytes_per_vector", "disk_bytes_per_vector", "encode_sentences_per_s",
+               "query_ms", "search_ms", "ndcg", "ndcg_low", "ndcg_high", "sts"]
     report = {
         "profile": P.name, "device": P.device, "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
         "stand_in_vectors": len(X), "queries_timed": len(XQ), "repeats": S.repeats,
         "train_pairs": len(pairs), "distill_s": round(distill_s, 1),
+        "train_loss": {"matryoshka (sum over sizes)": round(mrl_run.training_loss, 4),
+                       "mnrl": round(standard_run.training_loss, 4)},
         "variants": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}
                      for row in table[columns].replace({np.nan: None}).to_dict("records")],
         "hnsw": {"vectors": len(X), "m": S.hnsw_m, "ef_construction": S.ef_construction, "build_s": round(build_s, 2),

@@ -289,7 +289,10 @@ def verdict(diff: stats.PairedDiff, higher: str = "higher", lower: str = "lower"
 def finetune(model_path: str, pairs, S: EfficiencyPreset, matryoshka_dims: Sequence[int] | None = None,
              output_dir: str | Path | None = None, seed: int = 0):
     """The notebook's training cell as a function: MultipleNegativesRankingLoss, wrapped in
-    MatryoshkaLoss when `matryoshka_dims` is given, with the same arguments for both runs."""
+    MatryoshkaLoss when `matryoshka_dims` is given, with the same arguments for both runs.
+
+    Returns (model, the trainer's TrainOutput); its `training_loss` is the mean loss over the steps
+    (for MatryoshkaLoss, the sum of the MNRL losses at every size)."""
     from sentence_transformers import (
         SentenceTransformer,
         SentenceTransformerTrainer,
@@ -307,8 +310,8 @@ def finetune(model_path: str, pairs, S: EfficiencyPreset, matryoshka_dims: Seque
         per_device_train_batch_size=S.batch_size, learning_rate=S.learning_rate, warmup_steps=0.1,
         batch_sampler=BatchSamplers.NO_DUPLICATES, seed=seed, save_strategy="no", report_to="none",
         disable_tqdm=True)
-    SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs, loss=loss).train()
-    return model
+    result = SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs, loss=loss).train()
+    return model, result
 
 
 def model_dir(name: str) -> Path:
@@ -337,6 +340,11 @@ def rescore(queries: np.ndarray, candidates: np.ndarray, doc_vectors: np.ndarray
     return np.take_along_axis(cand, top_k(scores, k), axis=1)
 
 
+# What each search keeps in memory (binary + rescoring reads its int8 candidates from disk).
+RESCORED = "binary + int8 rescoring"
+FORMATS = {"float32": "float32", "int8": "int8", "binary": "binary", RESCORED: "binary"}
+
+
 def quantized_search(docs: np.ndarray, queries: np.ndarray, calibration: np.ndarray,
                      rescore_multiplier: int = 4, k: int = TOP_K) -> dict[str, np.ndarray]:
     """The notebook's quantization cells as one function: the top k per query with float32, int8
@@ -351,11 +359,7 @@ def quantized_search(docs: np.ndarray, queries: np.ndarray, calibration: np.ndar
     return {"float32": flat_index(docs).search(queries, k)[1],
             "int8": int8_index(docs_int8).search(queries_int8.astype(np.float32), k)[1],
             "binary": binary.search(queries_bin, k)[1],
-            "binary + int8 rescoring": rescore(queries, candidates, dequantize(docs_int8, calibration), k)}
-
-
-# What each search keeps in memory (binary + rescoring reads its int8 candidates from disk).
-FORMATS = {"float32": "float32", "int8": "int8", "binary": "binary", "binary + int8 rescoring": "binary"}
+            RESCORED: rescore(queries, candidates, dequantize(docs_int8, calibration), k)}
 
 
 def format_search_ms(vectors: np.ndarray, queries: np.ndarray, calibration: np.ndarray, S: EfficiencyPreset,
@@ -380,7 +384,7 @@ def format_search_ms(vectors: np.ndarray, queries: np.ndarray, calibration: np.n
     out["float32"] = out[f"float32@{full}"]
     out["int8"] = search_ms(int8_index(codes), q_codes, repeats=S.repeats)
     out["binary"] = search_ms(binary, q_bin, repeats=S.repeats)
-    out["binary + int8 rescoring"] = 1000 * median_seconds(binary_then_rescore, S.repeats) / len(queries)
+    out[RESCORED] = 1000 * median_seconds(binary_then_rescore, S.repeats) / len(queries)
     return out
 
 
@@ -475,19 +479,21 @@ def query_ms(model, queries: Sequence[str], repeats: int = 3, n: int = 20) -> fl
 # ---------------------------------------------------------------- stand-in vectors (section 5)
 
 def standin_vectors(reference: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
-    """n unit vectors drawn from a Gaussian with the mean and covariance of real embeddings.
+    """n unit vectors drawn from a Gaussian with the mean and covariance of real embeddings: the
+    notebook's lines (mean, covariance, multivariate normal, scale to length 1) as a function.
 
     Offline there are no 100,000 real sentences to embed; these vectors have the same size and
     the same spread over directions as MiniLM's, but no topics or duplicates, so they time an
     index honestly and say less about its recall on real data.
     """
-    ref = np.asarray(reference, dtype=np.float64)
+    ref = np.asarray(reference)
     if ref.ndim != 2 or len(ref) < 2:
         raise ValueError(f"need a 2-D array of at least 2 reference embeddings, got shape {ref.shape}")
-    cov = np.cov(ref, rowvar=False) + 1e-6 * np.eye(ref.shape[1])
+    mean, cov = ref.mean(axis=0), np.cov(ref, rowvar=False)
     rng = np.random.default_rng(seed)
-    draws = rng.standard_normal((n, ref.shape[1])) @ np.linalg.cholesky(cov).T + ref.mean(axis=0)
-    return unit(draws.astype(np.float32))
+    x = rng.multivariate_normal(mean, cov, size=n, method="eigh").astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return x
 
 
 def recall_at_k(found: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -542,6 +548,7 @@ class Variant:
     encode_ms: float
     sentences_per_s: float
     sts: float | None = None
+    disk_bytes: float = 0.0  # read from disk per candidate, not held in memory (int8 rescoring)
 
     @property
     def query_ms(self) -> float:
@@ -551,6 +558,7 @@ class Variant:
     def row(self) -> dict:
         return dict(variant=self.name, family=self.family, dims=self.dims, dtype=self.dtype,
                     bytes_per_vector=self.bytes_per_vector, mib_per_million=mib_per_million(self.bytes_per_vector),
+                    disk_bytes_per_vector=self.disk_bytes,
                     encode_sentences_per_s=self.sentences_per_s, encode_ms=self.encode_ms,
                     search_ms=self.search_ms, query_ms=self.query_ms, ndcg=self.ndcg,
                     ndcg_low=self.ndcg_ci[0], ndcg_high=self.ndcg_ci[1], sts=self.sts)
@@ -577,9 +585,14 @@ def frontier_table(dims_tbl, quant_tbl, static: Score, static_dims: int, hnsw: t
                     r.ndcg, (r.ndcg_low, r.ndcg_high), search[f"float32@{r.dims}"], minilm[1], minilm[0], r.sts)
             for r in dims_tbl.itertuples()]
     dims = int(dims_tbl.dims.max())
-    rows += [Variant(f"MiniLM {r.variant}", "quantized MiniLM", dims, FORMATS[r.variant], r.bytes_per_vector,
-                     r.ndcg, (r.ndcg_low, r.ndcg_high), r.ms_per_query, minilm[1], minilm[0])
-             for r in quant_tbl.itertuples() if r.variant != "float32"]
+    for r in quant_tbl.itertuples():
+        if r.variant == "float32":
+            continue
+        on_disk = bytes_per_vector(dims, "int8") if r.variant == RESCORED else 0.0
+        name = f"MiniLM {r.variant}" + (f" ({r.bytes_per_vector:.0f} B in memory + {on_disk:.0f} B on disk)"
+                                        if on_disk else "")
+        rows.append(Variant(name, "quantized MiniLM", dims, FORMATS[r.variant], r.bytes_per_vector, r.ndcg,
+                            (r.ndcg_low, r.ndcg_high), r.ms_per_query, minilm[1], minilm[0], disk_bytes=on_disk))
     rows.append(Variant(f"static @ {static_dims}", "static (model2vec)", static_dims, "float32",
                         bytes_per_vector(static_dims, "float32"), static.ndcg, static.ndcg_ci,
                         search[f"float32@{static_dims}"], stat[1], stat[0], static.sts))
@@ -609,31 +622,13 @@ def course_tokens(tokenizer, texts: Sequence[str]) -> set[str]:
     return used
 
 
-def _trie(words: Sequence[str]) -> str:
-    """A compact regular expression that matches exactly the given words (a prefix tree)."""
-    root: dict = {}
-    for w in words:
-        node = root
-        for ch in w:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def emit(node: dict) -> str:
-        alts = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
-        if not alts:
-            return ""
-        end = "" in node
-        group = alts[0] if len(alts) == 1 and not end else "(?:" + "|".join(alts) + ")"
-        return group + ("?" if end else "")
-
-    return emit(root)
-
-
 def keep_only(tokens: Sequence[str]) -> str:
-    """A model2vec `token_remove_pattern` that removes every token except `tokens`."""
+    """A model2vec `token_remove_pattern` that removes every token except `tokens`: distill drops the
+    vocabulary tokens the pattern `re.match`es, and this negative lookahead matches every token that
+    is not exactly one of `tokens` (the notebook writes the same line out)."""
     if not tokens:
         raise ValueError("keep at least one token")
-    return f"(?!(?:{_trie(sorted(tokens))})$)"
+    return "(?!(?:" + "|".join(map(re.escape, sorted(tokens))) + ")$)"
 
 
 def token_filter(S: EfficiencyPreset, model_path: str, data: EvalData) -> str:

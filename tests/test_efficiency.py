@@ -1,7 +1,10 @@
 """Notebook 09's plumbing: yardsticks, truncation, quantized search, stand-in vectors, HNSW recall,
 the token filter for distillation, the frontier, and the exercise checks."""
 
+import importlib.util
+import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -168,15 +171,18 @@ def test_pareto_and_frontier_table():
     assert eff.pareto(table, "cost") == ["a", "b", "d"]
     dims_tbl = pd.DataFrame([dict(model="m", dims=d, sts=0.5, ndcg=0.9, ndcg_low=0.8, ndcg_high=1.0) for d in (8, 4)])
     quant = pd.DataFrame([dict(variant=v, bytes_per_vector=b, ms_per_query=0.1, ndcg=0.8, ndcg_low=0.7, ndcg_high=0.9)
-                          for v, b in [("float32", 32), ("int8", 8), ("binary", 1)]])
+                          for v, b in [("float32", 32), ("int8", 8), ("binary", 1), ("binary + int8 rescoring", 1)]])
     static = eff.Score(0.4, (0.3, 0.5), 0.7, (0.6, 0.8), np.zeros(3), np.zeros(3))
     search = {"float32@8": 1.0, "float32@4": 0.5, "hnsw": 0.2}
     out = eff.frontier_table(dims_tbl, quant, static, 4, (0.85, 0.8, 0.9), {"MiniLM": (100, 5.0), "static": (1e4, 0.1)},
                              search, m=2)
-    assert len(out) == 2 + 2 + 1 + 1 and out.ndcg.is_monotonic_decreasing
-    row = out.set_index("variant").loc["static @ 4"]
+    assert len(out) == 2 + 3 + 1 + 1 and out.ndcg.is_monotonic_decreasing
+    by_name = out.set_index("variant")
+    row = by_name.loc["static @ 4"]
     assert row.bytes_per_vector == 16 and row.query_ms == pytest.approx(0.6)
-    assert out.set_index("variant").loc["MiniLM binary", "bytes_per_vector"] == 1
+    assert tuple(by_name.loc["MiniLM binary", ["bytes_per_vector", "disk_bytes_per_vector"]]) == (1, 0)
+    rescored = by_name.loc["MiniLM binary + int8 rescoring (1 B in memory + 8 B on disk)"]
+    assert rescored.bytes_per_vector == 1 and rescored.disk_bytes_per_vector == 8  # the int8 copy: 1 byte per number
 
 
 # ---------------------------------------------------------------- exercise checks
@@ -211,3 +217,29 @@ def test_exercise_sentences_are_new():
     data = eff.eval_data(calibration=2000)
     known = set(data.corpus_texts) | set(data.calibration_texts) | set(data.sts_left) | set(data.sts_right)
     assert not known & set(ex.SENTENCES)
+
+
+# ---------------------------------------------------------------- the benchmark
+
+
+def test_benchmark_prints_every_variant_as_json(capsys):
+    """benchmarks/efficiency.py end to end in the smoke profile (conftest): about a minute on 2 CPUs."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "efficiency.py"
+    spec = importlib.util.spec_from_file_location("efficiency_bench", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main() == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["profile"] == "smoke" and report["stand_in_vectors"] == eff.preset("smoke").ann_vectors
+    variants = {v["variant"]: v for v in report["variants"]}
+    minilm = [variants[name] for name in ("MiniLM @ 384", "MiniLM int8", "MiniLM binary")]
+    assert [(v["dtype"], v["bytes_per_vector"]) for v in minilm] == [("float32", 1536), ("int8", 384), ("binary", 48)]
+    rescored = [v for name, v in variants.items() if name.startswith("MiniLM binary + int8 rescoring")]
+    assert len(rescored) == 1 and rescored[0]["bytes_per_vector"] == 48 and rescored[0]["disk_bytes_per_vector"] == 384
+    static = variants[f"static @ {eff.preset('smoke').static_dims}"]
+    hnsw = variants["MiniLM + HNSW index"]
+    assert hnsw["bytes_per_vector"] == eff.hnsw_bytes(384, eff.preset("smoke").hnsw_m)
+    assert static["encode_sentences_per_s"] > 0 and hnsw["query_ms"] > hnsw["search_ms"] > 0
+    assert all(0 <= v["ndcg_low"] <= v["ndcg"] <= v["ndcg_high"] <= 1 for v in variants.values())
+    assert [row["ef_search"] for row in report["hnsw"]["sweep"]] == list(eff.preset("smoke").ef_search)
+    assert report["train_loss"]["matryoshka (sum over sizes)"] > report["train_loss"]["mnrl"] > 0
