@@ -1,15 +1,15 @@
 """Evaluating embedding models with MTEB: the course's own tasks offline, real tasks online.
 
-Four small mteb tasks read the course's packaged data (STS pairs, topic classification,
-retrieval queries over the corpus, NLI entailment-vs-contradiction pairs), so the whole MTEB
-pipeline runs without a network; online, the same functions run real MTEB tasks by name.
-Results can be cached in artifacts_dir()/"mteb" so that a re-run is instant; `run` files
-each model under a name and a hash of its weights, so two local models never share a cached
-score (the pitfall notebook 07 demonstrates). `paired_changes` puts a 95% interval on each
-before/after change by recomputing the task's metric per item.
+Notebook 07 writes two mteb tasks over the course's packaged data in its own cells (STS pairs
+and a retrieval task, the types a learner needs most); this module holds the other two
+(topic classification, NLI entailment-vs-contradiction pairs) and the plumbing: the smoke
+profile's fixed samples, a result cache in artifacts_dir()/"mteb" so a re-run is instant, and
+tables. `run` files each model under a name and a hash of its weights, so two local models
+never share a cached score (the pitfall notebook 07 demonstrates). `paired_changes` puts a 95%
+interval on each before/after change by recomputing the task's metric per item.
 
     from course import evaluation as ev
-    result = ev.run(model, ev.course_tasks())
+    result = ev.run(model, ev.course_tasks(load=True))
     ev.scores_frame([result])
 """
 
@@ -25,17 +25,15 @@ from pathlib import Path
 
 import mteb
 import numpy as np
-from mteb.abstasks import AbsTask, AbsTaskClassification, AbsTaskRetrieval, AbsTaskSTS
-from mteb.abstasks.pair_classification import AbsTaskPairClassification
+from mteb.abstasks import AbsTask, AbsTaskClassification, AbsTaskPairClassification
 from mteb.abstasks.task_metadata import TaskMetadata
 from mteb.models import SentenceTransformerEncoderWrapper
 
 from course.basics import pair_cosines
-from course.datasets import DATA_DIR, load_corpus, load_nli, load_queries, load_sts
+from course.datasets import DATA_DIR, load_corpus, load_nli
 from course.env import Profile, artifacts_dir
 from course.models import fingerprint
-from course.stats import paired_bootstrap, paired_metric_diff
-from course.training import verdict
+from course.stats import PairedDiff, paired_bootstrap, paired_metric_diff
 
 # mteb 2.26 calls a sentence-transformers method that 6.x renamed; the FutureWarning is raised
 # inside mteb on every evaluate, and only an mteb release can fix it.
@@ -61,25 +59,6 @@ PRESETS = {name: EvalPreset(limit=12 if name == "smoke" else None, hub_tasks=tas
                             cache=name != "smoke")
            for name, tasks in HUB_TASKS.items()}
 
-# What each MTEB task type asks of an embedding, its usual main score, and that score in one line.
-TASK_TYPES = {
-    "STS": ("Do cosine similarities rank sentence pairs like human 0-5 ratings?", "cosine_spearman",
-            "Spearman rank correlation of cosine with the human scores: 1 = same order, 0 = unrelated"),
-    "Classification": ("Does a logistic regression on the embeddings predict a label?", "accuracy",
-                       "share of test texts given the right label"),
-    "Clustering": ("Do k-means clusters of the embeddings match the true groups?", "v_measure",
-                   "0-1 agreement of clusters with the true groups (each cluster pure, each group whole)"),
-    "PairClassification": ("Does cosine separate duplicate/entailed pairs from the rest?", "max_ap",
-                           "average precision (how near the top the true pairs rank, 0-1), best of "
-                           "four similarity functions"),
-    "Reranking": ("Does cosine order a short candidate list correctly?", "map_at_1000",
-                  "mean over queries of the average precision of the ranked candidates"),
-    "Retrieval": ("Is the relevant document near the top among thousands?", "ndcg_at_10",
-                  "nDCG@10: relevant documents in the top 10, discounted by rank, 1 = ideal order"),
-    "Summarization": ("Do summaries close to the text get the higher human ratings?",
-                      "cosine_spearman", "Spearman rank correlation of cosine with human ratings"),
-}
-
 # Published MTEB numbers from /work/shared/ANCHORS.md (MTEB paper table and results repository).
 PUBLISHED = [
     # model, task, split, metric, score (0-1), source
@@ -100,9 +79,10 @@ PUBLISHED = [
 ]
 
 
-def data_revision(path: Path) -> str:
-    """A short content hash of a data file: the 'task version' of a course task."""
-    return hashlib.sha1(Path(path).read_bytes()).hexdigest()[:12]
+def data_revision(*paths: Path) -> str:
+    """The 'task version' of a course task: a short SHA-1 of its data files, new whenever
+    they change (notebook 07 shows this one line)."""
+    return hashlib.sha1(b"".join(Path(p).read_bytes() for p in paths)).hexdigest()[:12]
 
 
 def _metadata(name: str, file: str, kind: str, main_score: str, description: str) -> TaskMetadata:
@@ -123,29 +103,24 @@ def sample(ds, limit: int | None):
     return ds if limit is None else ds.shuffle(seed=0).select(range(min(limit, len(ds))))
 
 
+def sample_retrieval(queries, corpus, limit: int | None):
+    """(queries, corpus) for a retrieval task: a fixed sample of `limit` queries, and of the
+    corpus their relevant documents plus 2 * limit others as distractors (all if limit is None)."""
+    if limit is None:
+        return queries, corpus
+    queries = sample(queries, limit)
+    wanted = {doc for relevant in queries["relevant"] for doc in relevant}
+    with _quiet_progress():
+        others = set(sample(corpus.filter(lambda r: r["id"] not in wanted), 2 * limit)["id"])
+        return queries, corpus.filter(lambda r: r["id"] in wanted or r["id"] in others)
+
+
 class _CourseTask:
     """Mixin: `limit` shrinks the evaluation data to a fixed sample (the smoke profile)."""
 
     def __init__(self, limit: int | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.limit = limit
-
-
-class CourseSTS(_CourseTask, AbsTaskSTS):
-    """The course's STS test pairs with their 0-5 gold scores (main score: cosine Spearman)."""
-
-    min_score = 0
-    max_score = 5
-    metadata = _metadata("CourseSTS", "sts.jsonl", "STS", "cosine_spearman",
-                         "Course STS test split: sentence pairs rated 0-5 (STS_GUIDE.md).")
-
-    def load_data(self, num_proc: int | None = None, **kwargs) -> None:
-        from datasets import DatasetDict
-
-        sts = sample(load_sts(split="test"), self.limit).select_columns(
-            ["sentence1", "sentence2", "gold"])
-        self.dataset = DatasetDict({"test": sts.rename_column("gold", "score")})
-        self.data_loaded = True
 
 
 class CourseTopicClassification(_CourseTask, AbsTaskClassification):
@@ -173,35 +148,6 @@ class CourseTopicClassification(_CourseTask, AbsTaskClassification):
         self.data_loaded = True
 
 
-class CourseRetrieval(_CourseTask, AbsTaskRetrieval):
-    """Find the relevant corpus sentences for hand-written queries (main score: nDCG@10)."""
-
-    k_values = (1, 3, 5, 10, 20, 100)
-    metadata = _metadata("CourseRetrieval", "retrieval.jsonl", "Retrieval", "ndcg_at_10",
-                         "Queries written for the course over all 320 corpus sentences.")
-
-    def load_data(self, num_proc: int | None = None, **kwargs) -> None:
-        from datasets import Dataset
-
-        queries = load_queries()
-        qrels = {q["id"]: dict.fromkeys(q["relevant"], 1) for q in queries}
-        corpus = load_corpus()
-        if self.limit is not None:  # keep the sampled queries' documents plus some distractors
-            queries = list(sample(Dataset.from_list(queries), self.limit))
-            qrels = {q["id"]: qrels[q["id"]] for q in queries}
-            wanted = {d for rel in qrels.values() for d in rel}
-            others = sample(corpus.filter(lambda r: r["id"] not in wanted), 2 * self.limit)
-            corpus = corpus.filter(lambda r: r["id"] in wanted or r["id"] in set(others["id"]))
-        self.dataset = {"default": {"test": {
-            "corpus": Dataset.from_dict({"id": corpus["id"], "text": corpus["text"],
-                                         "title": [""] * len(corpus)}),
-            "queries": Dataset.from_list([{"id": q["id"], "text": q["query"]} for q in queries]),
-            "relevant_docs": qrels,
-            "top_ranked": None,
-        }}}
-        self.data_loaded = True
-
-
 class CoursePairClassification(_CourseTask, AbsTaskPairClassification):
     """NLI test pairs: is the hypothesis entailed (1) or contradicted (0)? Neutral pairs are
     left out. Main score: average precision of the pairs ranked by cosine (`cosine_ap`)."""
@@ -218,13 +164,13 @@ class CoursePairClassification(_CourseTask, AbsTaskPairClassification):
         self.data_loaded = True
 
 
-COURSE_TASKS = (CourseSTS, CourseTopicClassification, CourseRetrieval, CoursePairClassification)
+COURSE_TASKS = (CourseTopicClassification, CoursePairClassification)
 
 
 def course_tasks(names: Iterable[str] | None = None, limit: int | None = None,
                  load: bool = False) -> list[AbsTask]:
-    """Fresh instances of the course's mteb tasks (all four, or those named); `limit` keeps a
-    fixed sample of that many test rows (queries, pairs) per task. With load=True the data is
+    """Fresh instances of the course's mteb tasks (both, or those named); `limit` keeps a
+    fixed sample of that many test rows per task. With load=True the data is
     read now and stays in `task.dataset` after mteb.evaluate (which unloads what it loaded)."""
     by_name = {cls.metadata.name: cls for cls in COURSE_TASKS}
     names = list(names) if names is not None else list(by_name)
@@ -260,18 +206,6 @@ def describe_tasks(tasks: Iterable[AbsTask]):
         "eval_splits": ", ".join(t.metadata.eval_splits), "dataset": t.metadata.dataset["path"],
         "revision": t.metadata.dataset["revision"][:12], "superseded_by": t.superseded_by or "",
     } for t in tasks]).set_index("task")
-
-
-def task_types_frame(benchmark: str = "MTEB(eng, v2)"):
-    """What each task type measures, its main score, and how many tasks of that type the
-    benchmark holds (read from mteb's task registry, no network)."""
-    import pandas as pd
-
-    counts = pd.Series([t.metadata.type for t in mteb.get_benchmark(benchmark).tasks]).value_counts()
-    rows = [{"type": k, "asks": asks, "main_score": score, "the main score in one line": meaning,
-             f"tasks in {benchmark}": int(counts.get(k, 0))}
-            for k, (asks, score, meaning) in TASK_TYPES.items()]
-    return pd.DataFrame(rows).set_index("type")
 
 
 def as_mteb_model(model, name: str):
@@ -422,6 +356,22 @@ def paired_changes(before_model, after_model, tasks: Sequence[AbsTask], batch_si
     return pd.DataFrame(rows).set_index("task").round(4)
 
 
+def verdict(d: PairedDiff) -> str:
+    """A before/after change in words, judged by its 95% interval. An interval with 0 as an
+    edge (many resamples show exactly no change, as with a few changed texts) says so."""
+    if d.low > 0:
+        return "a real gain (the whole interval is above 0)"
+    if d.high < 0:
+        return "a real loss (the whole interval is below 0)"
+    if d.low == d.high == 0:
+        return "no change (the interval is 0 to 0)"
+    if d.low == 0:
+        return "within noise (the interval starts at exactly 0: at least 2.5% of resamples show no gain)"
+    if d.high == 0:
+        return "within noise (the interval ends at exactly 0: at least 2.5% of resamples show no loss)"
+    return "within noise (the interval contains 0 inside it)"
+
+
 def _sts_change(task, before, after, batch_size):
     data = task.dataset["test"]
     cos = [pair_cosines(m, data["sentence1"], data["sentence2"], batch_size) for m in (before, after)]
@@ -478,17 +428,6 @@ _PER_ITEM = {"STS": _sts_change, "PairClassification": _pair_change,
              "Classification": _classification_change, "Retrieval": _retrieval_change}
 
 
-def random_ap(labels, n: int = 2000, seed: int = 0) -> tuple[float, float, float]:
-    """(mean, 2.5th, 97.5th percentile) of the average precision of random orderings of
-    `labels`: what a model that ranks pairs by chance scores."""
-    from sklearn.metrics import average_precision_score
-
-    labels = np.asarray(labels)
-    rng = np.random.default_rng(seed)
-    aps = [average_precision_score(labels, rng.random(len(labels))) for _ in range(n)]
-    return float(np.mean(aps)), float(np.percentile(aps, 2.5)), float(np.percentile(aps, 97.5))
-
-
 def pitfall_report(reported: dict[str, float], own: dict[str, float]) -> str:
     """One line per model: the score a cached run reported against the model's own score,
     naming the model whose result it received when they differ."""
@@ -501,17 +440,6 @@ def pitfall_report(reported: dict[str, float], own: dict[str, float]) -> str:
         lines.append(f"{name}: reported {got:.4f}, but its own score is {own[name]:.4f}"
                      + (f": it silently received {donor}'s cached result." if donor else "."))
     return "\n".join(lines)
-
-
-def empty_dir(name: str = "mteb-pitfall") -> Path:
-    """artifacts_dir()/name, emptied: a cache folder for a demonstration that must start from
-    nothing every time it runs."""
-    import shutil
-
-    path = artifacts_dir() / name
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True)
-    return path
 
 
 def main_score(result, task_name: str) -> float:

@@ -1,14 +1,21 @@
 """MTEB evaluation: the course tasks load the packaged data, and every mteb score equals the
-same number computed directly (scipy / sklearn / by hand) on the data mteb used."""
+same number computed directly (scipy / sklearn / by hand) on the data mteb used.
+
+Notebook 07 writes the STS and Retrieval tasks in its own cells; `_STS` and `_Retrieval` below
+are the same shapes over the same data, so the per-item recipes are tested on all four types."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import mteb
 import numpy as np
 import pandas as pd
 import pytest
+from datasets import Dataset, DatasetDict
+from mteb.abstasks import AbsTaskRetrieval, AbsTaskSTS
+from mteb.abstasks.task_metadata import TaskMetadata
 from scipy.stats import spearmanr
 from sklearn.metrics import average_precision_score
 
@@ -18,6 +25,37 @@ from course.basics import pair_cosines
 from course.exercises import evaluation as ex
 
 LIMIT = 16
+PAIRS = "CoursePairClassification"
+
+
+def _meta(name, kind, main_score):
+    return TaskMetadata(name=name, description="test", type=kind, main_score=main_score,
+                        eval_langs=["eng-Latn"], dataset={"path": f"local/{name}", "revision": "1"})
+
+
+class _STS(AbsTaskSTS):
+    min_score, max_score = 0, 5
+    metadata = _meta("TestSTS", "STS", "cosine_spearman")
+
+    def load_data(self, **kwargs):
+        sts = ev.sample(course.load_sts(split="test"), LIMIT)
+        self.dataset = DatasetDict({"test": sts.select_columns(["sentence1", "sentence2", "score"])})
+        self.data_loaded = True
+
+
+class _Retrieval(AbsTaskRetrieval):
+    metadata = _meta("TestRetrieval", "Retrieval", "ndcg_at_10")
+    with_top_ranked = True
+
+    def load_data(self, **kwargs):
+        queries, corpus = ev.sample_retrieval(Dataset.from_list(course.load_queries()),
+                                              course.load_corpus(), LIMIT)
+        split = {"corpus": corpus.select_columns(["id", "text"]),
+                 "queries": queries.select_columns(["id", "query"]).rename_column("query", "text"),
+                 "relevant_docs": {q["id"]: dict.fromkeys(q["relevant"], 1) for q in queries}}
+        if self.with_top_ranked:
+            split["top_ranked"] = None
+        self.dataset, self.data_loaded = {"default": {"test": split}}, True
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +79,11 @@ def tiny(tiny_dir):
 
 @pytest.fixture(scope="module")
 def run(model):
-    """The four course tasks (a fixed 16-row sample each) and mteb's result on them."""
-    tasks = ev.course_tasks(limit=LIMIT, load=True)
+    """The four task types (a fixed 16-row sample each) and mteb's result on them."""
+    topics, pairs = ev.course_tasks(limit=LIMIT, load=True)
+    tasks = [_STS(), topics, _Retrieval(), pairs]
+    for task in (tasks[0], tasks[2]):
+        task.load_data()
     return tasks, ev.run(model, tasks, name="minilm")
 
 
@@ -52,32 +93,47 @@ def _task(tasks, name):
 
 def test_course_tasks_metadata():
     tasks = ev.course_tasks()
-    assert [t.metadata.type for t in tasks] == ["STS", "Classification", "Retrieval",
-                                                "PairClassification"]
-    sts = tasks[0].metadata
-    assert sts.main_score == "cosine_spearman"
-    assert sts.dataset["revision"] == ev.data_revision(ev.DATA_DIR / "sts.jsonl")
-    with pytest.raises(ValueError, match="CourseSTS"):
+    assert [t.metadata.type for t in tasks] == ["Classification", "PairClassification"]
+    pair = tasks[1].metadata
+    assert pair.main_score == "cosine_ap"
+    nli = ev.DATA_DIR / "nli.jsonl"
+    assert pair.dataset["revision"] == ev.data_revision(nli) == hashlib.sha1(nli.read_bytes()).hexdigest()[:12]
+    two = ev.data_revision(ev.DATA_DIR / "corpus.jsonl", ev.DATA_DIR / "retrieval.jsonl")
+    assert two not in {ev.data_revision(ev.DATA_DIR / "corpus.jsonl"), ev.data_revision(nli)}
+    with pytest.raises(ValueError, match="CoursePairClassification"):
         ev.course_tasks(["NoSuchTask"])
 
 
 def test_full_tasks_load_the_packaged_data():
-    sts, cls, ret, pair = ev.course_tasks(load=True)
-    assert len(sts.dataset["test"]) == len(course.load_sts(split="test"))
-    assert max(sts.dataset["test"]["score"]) <= 5  # gold 0-5, normalised by min/max_score
+    cls, pair = ev.course_tasks(load=True)
     assert (len(cls.dataset["train"]), len(cls.dataset["test"])) == (240, 80)
     assert sorted(set(cls.dataset["test"]["label"])) == list(range(10))
-    split = ret.dataset["default"]["test"]
-    assert len(split["corpus"]) == 320 and len(split["queries"]) == 50
     assert set(pair.dataset["test"]["labels"]) == {0, 1}
 
 
 def test_limit_is_a_fixed_sample():
-    a, b = ev.course_tasks(["CourseSTS"], limit=5)[0], ev.course_tasks(["CourseSTS"], limit=5)[0]
-    a.load_data()
-    b.load_data()
+    a, b = (ev.course_tasks(["CoursePairClassification"], limit=5, load=True)[0] for _ in range(2))
     assert len(a.dataset["test"]) == 5
     assert a.dataset["test"]["sentence1"] == b.dataset["test"]["sentence1"]
+
+
+def test_sample_retrieval_keeps_relevant_documents():
+    queries, corpus = Dataset.from_list(course.load_queries()), course.load_corpus()
+    assert ev.sample_retrieval(queries, corpus, None) == (queries, corpus)
+    q, c = ev.sample_retrieval(queries, corpus, 6)
+    wanted = {d for rel in q["relevant"] for d in rel}
+    assert len(q) == 6 and wanted <= set(c["id"]) and len(c) == len(wanted) + 12
+    assert ev.sample_retrieval(queries, corpus, 6)[1]["id"] == c["id"]
+
+
+def test_retrieval_task_needs_top_ranked(model):
+    """Notebook 07 says a Retrieval task's split must hold the key top_ranked (None for search
+    over the whole corpus): mteb reads it by key."""
+    task = _Retrieval()
+    task.with_top_ranked = False
+    task.load_data()
+    with pytest.raises(KeyError, match="top_ranked"):
+        mteb.evaluate(model, tasks=[task], cache=None, show_progress_bar=False)
 
 
 def test_load_queries_checks_ids(tmp_path):
@@ -92,10 +148,10 @@ def test_load_queries_checks_ids(tmp_path):
 
 def test_sts_score_equals_scipy(model, run):
     tasks, result = run
-    data = _task(tasks, "CourseSTS").dataset["test"]
+    data = _task(tasks, "TestSTS").dataset["test"]
     cos = pair_cosines(model, data["sentence1"], data["sentence2"])
     expected = spearmanr(cos, data["score"])[0]
-    assert ev.main_score(result, "CourseSTS") == pytest.approx(expected, abs=1e-6)
+    assert ev.main_score(result, "TestSTS") == pytest.approx(expected, abs=1e-6)
 
 
 def test_pair_classification_ap_equals_sklearn(model, run):
@@ -108,10 +164,10 @@ def test_pair_classification_ap_equals_sklearn(model, run):
 
 def test_retrieval_ndcg_equals_per_query_computation(model, run):
     tasks, result = run
-    split = _task(tasks, "CourseRetrieval").dataset["default"]["test"]
+    split = _task(tasks, "TestRetrieval").dataset["default"]["test"]
     per_query = ev.query_ndcg(model, split)
     assert len(per_query) == len(split["queries"]) and ((0 <= per_query) & (per_query <= 1)).all()
-    assert ev.main_score(result, "CourseRetrieval") == pytest.approx(per_query.mean(), abs=1e-4)
+    assert ev.main_score(result, "TestRetrieval") == pytest.approx(per_query.mean(), abs=1e-4)
 
 
 def test_classification_accuracy_equals_per_text_hits(model, run):
@@ -129,8 +185,8 @@ def test_paired_changes_recompute_every_main_score(model, run):
     for name, row in same.iterrows():
         assert row["before"] == pytest.approx(ev.main_score(result, name), abs=1e-4)
         assert row["change"] == 0 and row["ci_low"] == row["ci_high"] == 0
-        assert "within noise" in row["verdict"]
-    assert same.loc["CourseSTS", "n"] == LIMIT
+        assert row["verdict"] == "no change (the interval is 0 to 0)"
+    assert same.loc["TestSTS", "n"] == LIMIT
 
 
 def test_paired_changes_see_a_different_model(model, run, tiny):
@@ -151,15 +207,20 @@ class _FakeTask:
         self.metadata = SimpleNamespace(type=kind, name="Fake", main_score="v_measure")
 
 
-def test_random_ap_is_chance_not_a_floor():
-    labels = [1, 0] * 50
-    mean, low, high = ev.random_ap(labels, n=500)
-    assert low < mean < high and mean == pytest.approx(0.5, abs=0.05)
-    # a ranking that puts every negative first scores far below the random range
-    from sklearn.metrics import average_precision_score
+def test_verdict_names_an_interval_edge_at_zero():
+    from course.stats import PairedDiff, paired_bootstrap
 
-    negatives_first = [2 * (1 - y) + i / 1000 for i, y in enumerate(labels)]
-    assert average_precision_score(labels, negatives_first) < low
+    assert ev.verdict(PairedDiff(0.5, 0.6, 40, 0.02, 0.2)).startswith("a real gain")
+    assert ev.verdict(PairedDiff(0.5, 0.4, 40, -0.2, -0.02)).startswith("a real loss")
+    assert "contains 0 inside it" in ev.verdict(PairedDiff(0.5, 0.5, 40, -0.1, 0.1))
+    # two texts of 80 turn right: many resamples hold neither, so the interval starts at 0
+    before = np.zeros(80)
+    after = before.copy()
+    after[:2] = 1
+    d = paired_bootstrap(before, after)
+    assert d.low == 0 < d.high
+    assert "starts at exactly 0" in ev.verdict(d)
+    assert "ends at exactly 0" in ev.verdict(paired_bootstrap(after, before))
 
 
 def test_scores_frame_compare_and_chart(run):
@@ -175,24 +236,24 @@ def test_scores_frame_compare_and_chart(run):
     fig = ev.scores_chart(both)
     assert [tr.name for tr in fig.data] == ["minilm", "other"]
     assert np.allclose(fig.data[1].y, frame["score"] + 0.1)
-    with pytest.raises(ValueError, match="CourseSTS"):
+    with pytest.raises(ValueError, match="TestSTS"):
         ev.main_score(result, "Missing")
 
 
 def test_cache_reuses_results_for_same_weights(model, tmp_path):
     cache = mteb.ResultCache(tmp_path)
-    task = lambda: ev.course_tasks(["CourseSTS"], limit=8)  # noqa: E731
+    task = lambda: ev.course_tasks(["CoursePairClassification"], limit=8)  # noqa: E731
     first = ev.run(model, task(), name="m", cache=cache)
-    files = list((tmp_path / "results").rglob("CourseSTS.json"))
+    files = list((tmp_path / "results").rglob("CoursePairClassification.json"))
     assert len(files) == 1 and ev.fingerprint(model) in str(files[0])
     again, seconds = ev.timed(ev.run, model, task(), name="m", cache=cache)
-    assert ev.main_score(again, "CourseSTS") == pytest.approx(ev.main_score(first, "CourseSTS"), abs=1e-6)
+    assert ev.main_score(again, PAIRS) == pytest.approx(ev.main_score(first, PAIRS), abs=1e-6)
     # A result stored for another task version is stale and is recomputed, not reused.
     stored = json.loads(files[0].read_text())
     stored["dataset_revision"], stored["scores"]["test"][0]["main_score"] = "old", -1.0
     files[0].write_text(json.dumps(stored))
     fresh = ev.run(model, task(), name="m", cache=cache)
-    assert ev.main_score(fresh, "CourseSTS") == pytest.approx(ev.main_score(first, "CourseSTS"))
+    assert ev.main_score(fresh, PAIRS) == pytest.approx(ev.main_score(first, PAIRS))
 
 
 def test_two_local_models_in_one_cache_get_their_own_scores(tmp_path, tiny_dir):
@@ -202,14 +263,14 @@ def test_two_local_models_in_one_cache_get_their_own_scores(tmp_path, tiny_dir):
     from sentence_transformers import SentenceTransformer
 
     cache = mteb.ResultCache(tmp_path / "cache")
-    task = lambda: ev.course_tasks(["CourseSTS"], limit=8)  # noqa: E731
+    task = lambda: ev.course_tasks([PAIRS], limit=8)  # noqa: E731
     first = SentenceTransformer(str(course.models.packaged_model_path()), device="cpu")
     second = SentenceTransformer(str(tiny_dir), device="cpu")
     assert first.model_card_data.model_name is None is second.model_card_data.model_name
-    scores = [ev.main_score(ev.run(m, task(), cache=cache), "CourseSTS") for m in (first, second)]
-    own = [ev.main_score(ev.run(m, task(), cache=None), "CourseSTS") for m in (first, second)]
+    scores = [ev.main_score(ev.run(m, task(), cache=cache), PAIRS) for m in (first, second)]
+    own = [ev.main_score(ev.run(m, task(), cache=None), PAIRS) for m in (first, second)]
     assert scores == pytest.approx(own, abs=1e-9) and abs(scores[0] - scores[1]) > 0.01
-    stored = sorted(p.parent.name for p in (tmp_path / "cache").rglob("CourseSTS.json"))
+    stored = sorted(p.parent.name for p in (tmp_path / "cache").rglob(f"{PAIRS}.json"))
     assert stored == sorted([ev.fingerprint(first), ev.fingerprint(second)])
 
 
@@ -218,14 +279,6 @@ def test_pitfall_report_names_the_donor():
     assert text.splitlines() == ["a: reported 0.8000, its own score.",
                                  "b: reported 0.8000, but its own score is 0.6000: it silently "
                                  "received a's cached result."]
-
-
-def test_empty_dir_starts_empty(tmp_path, monkeypatch):
-    monkeypatch.setenv("COURSE_ARTIFACTS", str(tmp_path))
-    (tmp_path / "mteb-pitfall" / "results").mkdir(parents=True)
-    (tmp_path / "mteb-pitfall" / "results" / "old.json").write_text("{}")
-    path = ev.empty_dir()
-    assert path == tmp_path / "mteb-pitfall" and path.is_dir() and not list(path.iterdir())
 
 
 def test_fingerprint_follows_the_weights(model):
@@ -254,14 +307,6 @@ def test_hub_task_metadata_offline():
     assert info.loc["SciFact", "main_score"] == "ndcg_at_10"
 
 
-def test_task_types_frame_counts_the_benchmark():
-    frame = ev.task_types_frame("MTEB(eng, v2)")
-    column = "tasks in MTEB(eng, v2)"
-    assert frame[column].sum() == len(mteb.get_benchmark("MTEB(eng, v2)").tasks)
-    assert frame.loc["Retrieval", "main_score"] == "ndcg_at_10"
-    assert frame["the main score in one line"].str.len().min() > 20
-
-
 def test_cost_and_zero_shot_frames():
     names = ["sentence-transformers/all-MiniLM-L6-v2", "sentence-transformers/all-mpnet-base-v2"]
     cost = ev.cost_frame(names)
@@ -281,7 +326,7 @@ def test_published_frame_has_split_and_source():
 
 def test_exercise_checks(run, capsys):
     tasks, result = run
-    target = ev.main_score(result, "CourseSTS")
+    target = ev.main_score(result, "TestSTS")
     assert ex.check_sts_by_hand(..., target) is False
     assert ex.check_sts_by_hand(target + 0.05, target) is False
     assert ex.check_sts_by_hand(target, target) is True
@@ -297,9 +342,7 @@ def test_exercise_checks(run, capsys):
 
 
 def test_exercise_custom_task(tiny, tmp_path, capsys):
-    from datasets import Dataset, DatasetDict
-    from mteb.abstasks.pair_classification import AbsTaskPairClassification
-    from mteb.abstasks.task_metadata import TaskMetadata
+    from mteb.abstasks import AbsTaskPairClassification
 
     class Pairs(AbsTaskPairClassification):
         metadata = TaskMetadata(name="Pairs", description="d", type="PairClassification",

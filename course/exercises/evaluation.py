@@ -46,7 +46,7 @@ def check_custom_task(answer: Any, model) -> bool:
     """The mteb result of `model` on a PairClassification task over MY_PAIRS: filed under a
     name and the weights' fingerprint, with the model's own cosine AP as main score."""
     if not_attempted(answer):
-        return placeholder("subclass AbsTaskPairClassification with a TaskMetadata (type "
+        return placeholder("subclass mteb.abstasks.AbsTaskPairClassification with a TaskMetadata (type "
                            "'PairClassification', main_score 'cosine_ap') and a load_data that sets "
                            "self.dataset = DatasetDict({'test': Dataset.from_dict(MY_PAIRS)}); name "
                            "the model, then answer = mteb.evaluate(model, tasks=[YourTask()], cache=shared).")
