@@ -64,7 +64,9 @@ class TrainConfig:
     @property
     def length(self) -> str:
         """How long the run is, in words: '2 steps' or '1 epoch(s)'."""
-        return f"{self.max_steps} steps" if self.max_steps > 0 else f"{self.epochs:g} epoch(s)"
+        if self.max_steps > 0:
+            return f"{self.max_steps} step{'s' if self.max_steps > 1 else ''}"
+        return f"{self.epochs:g} epoch(s)"
 
 
 @dataclass(frozen=True)
@@ -253,11 +255,11 @@ def loss_data(triplets, loss: str):
         raise ValueError(f"Unknown loss {loss!r}; use one of {sorted(LOSSES)}.")
     from datasets import Dataset
 
-    pos_label, neg_label = (1.0, 0.0) if loss == "cosine" else (0, 1)
+    column, pos_label, neg_label = ("score", 1.0, 0.0) if loss == "cosine" else ("label", 0, 1)
     rows = []
-    for r in triplets:  # interleaved so every batch holds both kinds of pair
-        rows.append({"sentence1": r["anchor"], "sentence2": r["positive"], "label": pos_label})
-        rows.append({"sentence1": r["anchor"], "sentence2": r["negative"], "label": neg_label})
+    for r in triplets:  # two rows per triplet: (anchor, positive) and (anchor, negative)
+        rows.append({"sentence1": r["anchor"], "sentence2": r["positive"], column: pos_label})
+        rows.append({"sentence1": r["anchor"], "sentence2": r["negative"], column: neg_label})
     return Dataset.from_list(rows)
 
 
@@ -279,30 +281,6 @@ def make_loss(name: str, model, distributed: bool = False, mini_batch_size: int 
 
 
 # ---------------------------------------------------------------- evaluation
-
-def evaluators(heldout, sts):
-    """The two yardsticks of notebook 06 (held-out TripletEvaluator, STS
-    EmbeddingSimilarityEvaluator) in one SequentialEvaluator, for the loss comparison and the CLI."""
-    from sentence_transformers.sentence_transformer.evaluation import (
-        EmbeddingSimilarityEvaluator,
-        SequentialEvaluator,
-        TripletEvaluator,
-    )
-
-    return SequentialEvaluator([
-        TripletEvaluator(list(heldout["anchor"]), list(heldout["positive"]),
-                         list(heldout["negative"]), name="heldout"),
-        EmbeddingSimilarityEvaluator(list(sts["sentence1"]), list(sts["sentence2"]),
-                                     list(sts["score"]), name="sts"),
-    ])
-
-
-def evaluate(model, evaluator) -> dict[str, float]:
-    """{'triplet accuracy': ..., 'STS Spearman': ...} for a model."""
-    scores = evaluator(model)
-    return {"triplet accuracy": float(scores["heldout_cosine_accuracy"]),
-            "STS Spearman": float(scores["sts_spearman_cosine"])}
-
 
 def before_after_table(before: Mapping[str, float], after: Mapping[str, float]):
     """A DataFrame: one row per metric, columns before / after / change."""
@@ -424,7 +402,7 @@ def training_args(cfg: TrainConfig, output_dir: str, batch_size: int, progress: 
     return SentenceTransformerTrainingArguments(
         output_dir=output_dir, num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
         per_device_train_batch_size=batch_size, learning_rate=cfg.learning_rate,
-        warmup_steps=cfg.warmup_ratio, seed=cfg.seed, data_seed=cfg.seed,
+        warmup_steps=cfg.warmup_ratio, seed=cfg.seed,  # seeds dropout and the batch sampler's shuffle
         batch_sampler=BatchSamplers.NO_DUPLICATES if in_batch else BatchSamplers.BATCH_SAMPLER,
         save_strategy="no", eval_strategy="no", logging_steps=cfg.logging_steps,
         report_to="none", disable_tqdm=not progress, dataloader_drop_last=world_size() > 1,
@@ -470,33 +448,11 @@ def finetune_gain(cfg: TrainConfig, triplets, heldout, sts, progress: bool = Fal
     return result, gain(before, item_scores(result.model, heldout, sts), sts)
 
 
-def compare_losses(configs: Sequence[TrainConfig], triplets, evaluator,
-                   progress: bool = False) -> list[dict]:
-    """Train once per config (loss x seed) and evaluate each: one row per run. A config's
-    train_rows caps the triplets, the same subset for every run."""
-    rows = []
-    for cfg in configs:
-        result = train(cfg, _cap(triplets, cfg.train_rows, 0), progress=progress)
-        rows.append({"loss": cfg.loss, "seed": cfg.seed, "seconds": round(result.seconds, 1),
-                     **evaluate(result.model, evaluator)})
-        del result
-    return rows
-
-
-def summarize(rows: Sequence[Mapping]):
-    """Mean, standard deviation and run count per loss (pandas DataFrame)."""
-    import pandas as pd
-
-    frame = pd.DataFrame(list(rows))
-    metrics = [c for c in ("triplet accuracy", "STS Spearman") if c in frame]
-    out = frame.groupby("loss", sort=False)[metrics].agg(["mean", "std", "count"])
-    return out.round(3)
-
-
 def loss_vs_seed(summary, metric: str = "triplet accuracy") -> str:
-    """One sentence, computed from summarize()'s table: does the loss or the seed move `metric`
-    more? The loss's effect is the gap between the best and worst mean, the seed's the largest
-    standard deviation over seeds."""
+    """One sentence, computed from a summary table (per loss: mean, std, count of each metric,
+    as notebook 06 builds it with pandas): does the loss or the seed move `metric` more? The
+    loss's effect is the gap between the best and worst mean, the seed's the largest sample
+    standard deviation (ddof=1) over seeds."""
     means, stds = summary[(metric, "mean")], summary[(metric, "std")]
     best, worst = means.idxmax(), means.idxmin()
     gap, spread = float(means[best] - means[worst]), float(stds.max())
@@ -511,7 +467,32 @@ def loss_vs_seed(summary, metric: str = "triplet accuracy") -> str:
         finding = "the loss and the seed matter about equally: treat the ranking as a hint"
     else:
         finding = "the seed matters more than the loss: the ranking is noise"
-    return f"{head}; the seed moves a loss's score by up to {spread:.3f} (std over seeds): {finding}."
+    return f"{head}; the seed moves a loss's score by up to {spread:.3f} (sample std over seeds, ddof=1): {finding}."
+
+
+def seed_agreement(hits: Mapping[tuple[str, int], np.ndarray], n: int | None = None) -> list[str]:
+    """One sentence per loss: on how many held-out triplets its seeds' runs disagree, and whether
+    their hit counts differ. `hits` maps (loss, seed) to per-triplet 0/1 hits. Tells a seed that
+    never reached training (no triplet flips) from flips that cancel out (equal counts, std 0)."""
+    lines = []
+    for loss in dict.fromkeys(name for name, _ in hits):
+        runs = np.stack([np.asarray(h) for (name, _), h in hits.items() if name == loss])
+        total = n or runs.shape[1]
+        if len(runs) < 2:
+            lines.append(f"{loss}: one seed in this profile, so the seed's effect is not measured here.")
+            continue
+        flipped = int((runs != runs[0]).any(axis=0).sum())
+        counts = sorted({int(r.sum()) for r in runs})
+        head = f"{loss}: its {len(runs)} seeds disagree on {flipped} of {total} held-out triplets"
+        if flipped == 0:
+            lines.append(f"{head}: the seed changed no decision, so its std of 0 says the seed "
+                         "barely moves this model.")
+        elif len(counts) == 1:
+            lines.append(f"{head}, yet every seed scores {counts[0]}/{total}: the seed does change "
+                         "the model (it shuffles the batches), but the flips cancel out, so the std is 0.")
+        else:
+            lines.append(f"{head}; their hit counts range from {counts[0]} to {counts[-1]} of {total}.")
+    return lines
 
 
 # ---------------------------------------------------------------- keeping the model
@@ -525,16 +506,6 @@ def save_model(model, path: str | Path | None = None) -> Path:
     """Save a SentenceTransformer to a folder (default: default_model_dir()) with
     course.models.save_atomic: an interrupted save leaves the previous model intact."""
     return save_atomic(model, Path(path or default_model_dir()))
-
-
-def push_to_hub(model, repo_id: str, token: str | None) -> str | None:
-    """Upload to the Hugging Face Hub only when given a token explicitly; never prompts."""
-    if not token:
-        print("Not pushing: set HF_TOKEN to a write token (huggingface.co/settings/tokens) to share.")
-        return None
-    if not is_online():
-        raise RuntimeError("The Hugging Face Hub is not reachable (offline); cannot push.")
-    return model.push_to_hub(repo_id, token=token)
 
 
 # ---------------------------------------------------------------- tiny random BERT
@@ -594,7 +565,8 @@ def grouped_bars(groups: Mapping[str, Mapping[str, float]], title: str,
 
 
 def comparison_figure(summary, title: str = "Losses compared: mean ± std over seeds"):
-    """Grouped bars from summarize(): one colour per loss, error bars = std over seeds."""
+    """Grouped bars from a summary table (per loss: mean and std of each metric): one colour per
+    loss, error bars = std over seeds."""
     metrics = list(dict.fromkeys(summary.columns.get_level_values(0)))
     groups = {loss: {m: float(summary.loc[loss, (m, "mean")]) for m in metrics}
               for loss in summary.index}

@@ -39,12 +39,13 @@ def trained(tiny_dir):
     return tr.train(cfg, TRIPLETS, progress=False)
 
 
-@pytest.fixture(scope="module")
-def evaluator():
-    cfg = tr.preset("smoke")
-    sts = tr.sts_pairs(cfg, online=False)
-    assert len(sts) == cfg.sts_rows
-    return tr.evaluators(tr.heldout_triplets(cfg), sts)
+def _summary(rows):
+    """Notebook 06's summary table: mean, std (ddof=1) and count per loss."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    metrics = [m for m in ("triplet accuracy", "STS Spearman") if m in frame]
+    return frame.groupby("loss", sort=False)[metrics].agg(["mean", "std", "count"])
 
 
 # ---------------------------------------------------------------- presets
@@ -55,6 +56,7 @@ def test_presets_cover_profiles_and_overrides_apply():
     assert (cfg.learning_rate, cfg.epochs, cfg.model) == (3e-5, 1, course.DEFAULT_MODEL)
     assert tr.preset("smoke").max_steps > 0 and tr.preset("smoke").length == "2 steps"
     assert tr.preset("cpu", epochs=1).length == "1 epoch(s)"
+    assert tr.preset("smoke", max_steps=1).length == "1 step"
 
 
 def test_preset_rejects_unknown_field_and_bad_values():
@@ -110,7 +112,9 @@ def test_loss_data_columns_per_loss():
     assert tr.loss_data(TRIPLETS, "mnrl").column_names == ["anchor", "positive", "negative"]
     assert tr.loss_data(TRIPLETS, "mnrl-inbatch").column_names == ["anchor", "positive"]
     cos = tr.loss_data(TRIPLETS, "cosine")
-    assert len(cos) == 2 * len(TRIPLETS) and cos["label"][:2] == [1.0, 0.0]
+    assert len(cos) == 2 * len(TRIPLETS) and cos["score"][:2] == [1.0, 0.0]
+    assert cos["sentence1"][:2] == [TRIPLETS[0]["anchor"]] * 2
+    assert cos["sentence2"][:2] == [TRIPLETS[0]["positive"], TRIPLETS[0]["negative"]]
     assert tr.loss_data(TRIPLETS, "softmax")["label"][:2] == [0, 1]
     with pytest.raises(course.DataError, match="negative"):
         tr.loss_data(TRIPLETS.select_columns(["anchor", "positive"]), "mnrl")
@@ -158,13 +162,29 @@ def test_train_changes_the_weights(tiny_dir, trained):
     assert not np.allclose(a, b)
 
 
-def test_evaluate_gives_two_scores_in_range(trained, evaluator):
-    scores = tr.evaluate(trained.model, evaluator)
-    assert set(scores) == {"triplet accuracy", "STS Spearman"}
-    assert 0 <= scores["triplet accuracy"] <= 1 and -1 <= scores["STS Spearman"] <= 1
+def test_before_after_table_has_the_change():
+    scores = {"heldout_cosine_accuracy": 0.5, "sts_spearman_cosine": 0.7}
     table = tr.before_after_table(scores, {k: v + 0.1 for k, v in scores.items()})
     assert list(table.columns) == ["before", "after", "change"]
     assert np.allclose(table["change"], 0.1)
+
+
+def test_seed_reaches_the_batch_sampler(tiny_dir, tmp_path):
+    """The comparison's seeds must change the batches (NO_DUPLICATES shuffles with `seed`)."""
+    from sentence_transformers import SentenceTransformerTrainer
+
+    model = course.load_embedder(str(tiny_dir), device="cpu")
+    data = Dataset.from_list([{k: f"{v} {j}" for k, v in r.items()} for j in range(4) for r in TRIPLETS])
+
+    def first_batches(seed):
+        cfg = tr.preset("smoke", model=str(tiny_dir), seed=seed)
+        args = tr.training_args(cfg, str(tmp_path), batch_size=4, progress=False)
+        trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=data,
+                                             loss=tr.make_loss("mnrl", model))
+        return [list(b) for b in trainer.get_train_dataloader().batch_sampler][:3]
+
+    assert first_batches(0) == first_batches(0)
+    assert first_batches(0) != first_batches(1)
 
 
 def test_save_and_reload_encode_identically(trained, tmp_path):
@@ -179,10 +199,20 @@ def test_save_and_reload_encode_identically(trained, tmp_path):
 
 def test_item_scores_are_what_the_evaluators_compute(trained):
     from scipy.stats import spearmanr
+    from sentence_transformers.sentence_transformer.evaluation import (
+        EmbeddingSimilarityEvaluator,
+        SequentialEvaluator,
+        TripletEvaluator,
+    )
 
     cfg = tr.preset("smoke")
     heldout, sts = tr.heldout_triplets(cfg), tr.sts_pairs(cfg, online=False)
-    scores = tr.evaluators(heldout, sts)(trained.model)
+    assert len(sts) == cfg.sts_rows
+    scores = SequentialEvaluator([
+        TripletEvaluator(list(heldout["anchor"]), list(heldout["positive"]),
+                         list(heldout["negative"]), name="heldout"),
+        EmbeddingSimilarityEvaluator(list(sts["sentence1"]), list(sts["sentence2"]),
+                                     list(sts["score"]), name="sts")])(trained.model)
     items = tr.item_scores(trained.model, heldout, sts)
     assert items.hits.shape == (len(heldout),) and set(np.unique(items.hits)) <= {0.0, 1.0}
     assert items.accuracy == pytest.approx(scores["heldout_cosine_accuracy"], abs=1e-9)
@@ -209,34 +239,34 @@ def test_gain_is_judged_by_its_interval():
 def test_loss_vs_seed_sentence_follows_the_table():
     rows = [{"loss": lo, "seed": s, "triplet accuracy": m + d}
             for lo, m in (("a", 0.80), ("b", 0.60)) for s, d in ((0, -0.01), (1, 0.01))]
-    assert "the loss matters much more than the seed" in tr.loss_vs_seed(tr.summarize(rows))
+    assert "the loss matters much more than the seed" in tr.loss_vs_seed(_summary(rows))
     noisy = [{**r, "triplet accuracy": r["triplet accuracy"] + (0.3 if r["seed"] else -0.3)} for r in rows]
-    assert "the seed matters more than the loss" in tr.loss_vs_seed(tr.summarize(noisy))
+    assert "the seed matters more than the loss" in tr.loss_vs_seed(_summary(noisy))
     one_seed = [r for r in rows if r["seed"] == 0]
-    assert "unknown" in tr.loss_vs_seed(tr.summarize(one_seed))
+    assert "unknown" in tr.loss_vs_seed(_summary(one_seed))
+
+
+def test_seed_agreement_tells_cancelled_flips_from_a_seed_without_effect():
+    a, b = np.array([1, 0, 1, 0.0]), np.array([0, 1, 1, 0.0])  # two flips, same count
+    lines = tr.seed_agreement({("x", 0): a, ("x", 1): b, ("y", 0): a, ("y", 1): a,
+                               ("z", 0): a, ("z", 1): np.ones(4), ("w", 0): a})
+    assert lines[0].startswith("x: its 2 seeds disagree on 2 of 4") and "flips cancel out" in lines[0]
+    assert "disagree on 0 of 4" in lines[1] and "changed no decision" in lines[1]
+    assert "range from 2 to 4 of 4" in lines[2]
+    assert "one seed" in lines[3] and len(lines) == 4
 
 
 def test_default_model_dir_is_where_notebook07_looks():
     assert tr.default_model_dir() == course.artifacts_dir() / "models" / "minilm-course-nli"
 
 
-def test_push_without_token_does_nothing(trained, capsys):
-    assert tr.push_to_hub(trained.model, "me/model", token=None) is None
-    assert "HF_TOKEN" in capsys.readouterr().out
-
-
-def test_compare_losses_and_summary(tiny_dir, evaluator):
-    configs = [tr.preset("smoke", model=str(tiny_dir), batch_size=4, max_steps=1, loss=lo, seed=s)
-               for lo in ("mnrl", "cosine") for s in (0, 1)]
-    rows = tr.compare_losses(configs, TRIPLETS, evaluator)
-    assert [(r["loss"], r["seed"]) for r in rows] == [("mnrl", 0), ("mnrl", 1),
-                                                     ("cosine", 0), ("cosine", 1)]
-    summary = tr.summarize(rows)
-    acc = [r["triplet accuracy"] for r in rows[:2]]
-    assert summary.loc["mnrl", ("triplet accuracy", "mean")] == pytest.approx(np.mean(acc), abs=1e-3)
-    assert summary.loc["mnrl", ("triplet accuracy", "count")] == 2
-    fig = tr.comparison_figure(summary)
+def test_comparison_figure_bars_and_error_bars():
+    rows = [{"loss": lo, "seed": s, "triplet accuracy": m + d, "STS Spearman": 0.5}
+            for lo, m in (("mnrl", 0.7), ("cosine", 0.6)) for s, d in ((0, -0.1), (1, 0.1))]
+    fig = tr.comparison_figure(_summary(rows))
     assert [t.name for t in fig.data] == ["mnrl", "cosine"]
+    assert list(fig.data[0].y) == pytest.approx([0.7, 0.5])
+    assert fig.data[0].error_y.array[0] == pytest.approx(np.std([0.6, 0.8], ddof=1))
 
 
 # ---------------------------------------------------------------- plots
@@ -283,6 +313,7 @@ def test_exercise_triplet_evaluator(capsys):
     assert ex.check_triplet_evaluator(results, model) is False
     assert "mine_cosine_accuracy" in capsys.readouterr().out
     assert ex.check_triplet_evaluator(results[mine.primary_metric], model) is True
+    assert "of 6 new triplets (95% CI" in capsys.readouterr().out
     assert ex.check_triplet_evaluator(0.123, model) is False  # not a multiple of 1/6
     assert ex.check_triplet_evaluator("many", model) is False
 

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from course.exercises import as_number, feedback, not_attempted, placeholder
+from course.stats import proportion
 
 # New input for the exercises, written for them (not in the course data): a travel and
 # kitchen theme, with contradictions that keep the premise's words.
@@ -65,9 +66,12 @@ def check_triplet_evaluator(answer: Any, model) -> bool:
         return feedback(False, "", "That is 1 - accuracy: check that positives and negatives "
                                    "are passed to the right arguments.")
     n = len(MY_TRIPLETS["anchor"])
+    acc = proportion(round(value * n), n)
     return feedback(abs(value - expected) < 1e-6,
-                    f"{value:.3f}: the model puts the positive closer in {round(value * n)} of "
-                    f"{n} new triplets.",
+                    f"{value:.3f}: the model puts the positive closer in {acc.k} of {n} new triplets "
+                    f"(95% CI {acc.low:.3f}-{acc.high:.3f}). {n} hand-written triplets on other topics "
+                    f"are another distribution, measured with an interval {acc.high - acc.low:.2f} "
+                    "wide: read them as examples, not as a retest of section 5's held-out result.",
                     f"{value:.3f} is not what a TripletEvaluator gives this model on MY_TRIPLETS "
                     "(anchor, positive, negative in that order, the fine-tuned model).")
 
