@@ -167,23 +167,6 @@ def sample_premises(nli, n: int | None, seed: int = 0):
 
 # ---------------------------------------------------------------- other kinds of negatives
 
-def random_negatives(triplets, nli, seed: int = 0):
-    """Same anchors and positives, with the negative swapped for a random hypothesis of
-    another premise: the easy negatives of the book chapter (and of in-batch training)."""
-    pool = [(r["premise"], r["hypothesis"]) for r in nli]
-    if len({p for p, _ in pool}) < 2:
-        raise ValueError("Random negatives need hypotheses from at least two premises.")
-    rng = random.Random(seed)
-    rows = []
-    for r in triplets:
-        while True:
-            premise, hypothesis = rng.choice(pool)
-            if premise != r["anchor"]:
-                break
-        rows.append({"anchor": r["anchor"], "positive": r["positive"], "negative": hypothesis})
-    return _triplet_dataset(rows)
-
-
 def distinct_pairs(triplets, one_positive: bool = False) -> list[tuple[str, str]]:
     """The distinct (anchor, positive) pairs of a triplet set, in order; with one_positive only
     the first positive of each anchor (as in data that labels one answer per query)."""

@@ -72,6 +72,29 @@ def test_duplicates_count_once_and_conflicts_are_dropped():
     assert report.dropped["hypotheses with conflicting labels"] == 1
 
 
+def _notebook_cell(start: str) -> str:
+    import nbformat
+
+    from course.nbtools import NOTEBOOKS
+
+    nb = nbformat.read(NOTEBOOKS / "05_nli_triplets.ipynb", as_version=4)
+    cells = [c.source for c in nb.cells if c.cell_type == "code" and c.source.startswith(start)]
+    assert len(cells) == 1, f"notebook 05 has {len(cells)} code cells starting with {start!r}"
+    return cells[0]
+
+
+def test_notebook_groupby_agrees_with_mine_triplets_on_conflicting_rows():
+    rows = nli_rows(("P", "e", "entailment"), ("P", "e", "entailment"), ("P", "c", "contradiction"),
+                    ("P", "x", "entailment"), ("P", "x", "contradiction"), ("P", "n", "neutral"),
+                    ("Q", "y", "entailment"), ("Q", "y", "contradiction"), ("Q", "c2", "contradiction"))
+    scope = {"nli": Dataset.from_list(rows), "Dataset": Dataset}
+    exec(_notebook_cell("df = nli.to_pandas()"), scope)  # the visible groupby of section 2
+    shown = scope["all_triplets"].to_list()
+    assert all(t["positive"] != t["negative"] for t in shown)
+    assert shown == tx.mine_triplets(rows, max_per_premise=None)[0].to_list()
+    assert shown == [{"anchor": "P", "positive": "e", "negative": "c"}]
+
+
 def test_mining_rejects_rows_it_cannot_read():
     with pytest.raises(course.DataError, match="label 0 is not one of"):
         tx.mine_triplets([{"premise": "P", "hypothesis": "h", "label": 0}])
@@ -110,15 +133,6 @@ def test_sample_premises_takes_whole_premises():
 
 
 # ---------------------------------------------------------------- kinds of negatives
-
-def test_random_negatives_come_from_other_premises():
-    nli = course.load_nli(split="train")
-    ds, _ = tx.mine_triplets(nli)
-    rnd = tx.random_negatives(ds, nli, seed=0)
-    assert rnd["anchor"] == ds["anchor"] and rnd["positive"] == ds["positive"]
-    assert set(tx.negative_relations(rnd, nli)) == {tx.OTHER_PREMISE}
-    assert tx.random_negatives(ds, nli, seed=0).to_list() == rnd.to_list()
-
 
 def test_negative_relations_read_the_labels():
     nli = nli_rows(("P", "e", "entailment"), ("P", "c", "contradiction"), ("Q", "x", "neutral"))
