@@ -111,16 +111,6 @@ def encode_by_hand(model, sentences: Sequence[str], mask_padding: bool = True,
     return masked if mask_padding else unmasked
 
 
-def padding_spearman(model, sts, batch_size: int = 32) -> dict[str, float]:
-    """STS Spearman of cosines from mean pooling with and without the attention mask."""
-    from scipy.stats import spearmanr
-
-    a = encode_both_ways(model, sts["sentence1"], batch_size)
-    b = encode_both_ways(model, sts["sentence2"], batch_size)
-    return {name: float(spearmanr(np.sum(a[k] * b[k], axis=1), sts["score"])[0])
-            for k, name in enumerate(("masked", "unmasked"))}
-
-
 def padding_effect(model, sentences: Sequence[str]):
     """Per sentence, batched with the others: padding tokens added, and the cosine between its
     embedding alone and its embedding in the batch, with and without masking the padding."""
@@ -276,7 +266,8 @@ def train_cross_encoder(model, pairs, loss=None, epochs: int = 1, batch_size: in
 
     cache=True keeps the trained weights under artifacts_dir(), keyed by the starting weights,
     the data and every setting, so a rerun with the same config loads them instead of training.
-    Returns pairs, epochs, seconds, the mean training loss and whether it came from the cache.
+    Returns pairs, epochs, seconds, the mean training loss and whether it came from the cache
+    (from the cache, `seconds` is the original training time, not this call's).
     """
     import torch
     from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
@@ -460,7 +451,11 @@ def extrapolate(table, costs: CostModel, n: int = PAPER["n"]) -> dict:
     k_bi, c_bi = fit_power_law(table["n"], table["bi_s"])
     k_cross, c_cross = fit_power_law(table["n"], table["cross_s"])
     bi, cross = float(costs.bi(n)), float(costs.cross(n))
+    ordered = table.sort_values("n")
+    spreads = [c for c in ("bi_spread", "cross_spread") if c in ordered]
     return {"n": n, "bi_s": bi, "cross_s": cross, "ratio": cross / bi,
+            "monotone": bool(all(np.all(np.diff(ordered[c].to_numpy()) > 0) for c in ("bi_s", "cross_s"))),
+            "max_spread": float(ordered[spreads].to_numpy().max()) if spreads else 1.0,
             "pair_vs_sentence_cost": costs.per_pair / costs.per_sentence,
             "slope_bi": k_bi, "slope_cross": k_cross,
             "power_law_bi_s": c_bi * n ** k_bi, "power_law_cross_s": c_cross * n ** k_cross,
@@ -468,21 +463,43 @@ def extrapolate(table, costs: CostModel, n: int = PAPER["n"]) -> dict:
             "paper_ratio": PAPER["cross_s"] / PAPER["bi_s"]}
 
 
-def describe_scaling(est: dict) -> str:
+def timing_caveat(est: dict, smoke: bool = False, max_spread: float = 1.5) -> str:
+    """Why this run's timings are not a finding, or "" when they can be read as one: the smoke
+    profile's tiny n, times that do not grow with n, or repeats that disagree (slowest/fastest)."""
+    reasons = (["the smoke profile times only a few tiny n"] if smoke else [])
+    if not est.get("monotone", True):
+        reasons.append("the measured times do not all grow with n")
+    if est.get("max_spread", 1.0) > max_spread:
+        reasons.append(f"repeats of one job differ by up to {est['max_spread']:.1f}x (slowest/fastest)")
+    return "; ".join(reasons)
+
+
+def describe_scaling(est: dict, smoke: bool = False) -> str:
     """The scaling paragraph of notebook 04, worded from this run's slopes, cost ratio and
-    extrapolation (see extrapolate), so the text cannot contradict the numbers."""
+    extrapolation (see extrapolate), so the text cannot contradict the numbers. When the timings
+    are dominated by overhead or noise (timing_caveat), it says so instead of presenting them
+    as a finding."""
     kb, kc, cost, n = est["slope_bi"], est["slope_cross"], est["pair_vs_sentence_cost"], est["n"]
+    caveat = timing_caveat(est, smoke)
     cross_word = ("close to" if abs(kc - 2) <= 0.25 else "below" if kc < 2 else "above")
     bi_word = ("at most linear" if kb <= 1.05 else "a little above linear" if kb <= 1.3
                else "well above linear: fixed per-call costs still weigh at these small n")
     cost_word = "close to" if 1.5 <= cost <= 2.5 else "not"
+    warning = (f"Not a finding: {caveat}. Fixed per-call overhead and machine noise dominate these "
+               "timings, so the slopes and the cost ratio below describe this run, not the two "
+               "methods; a cpu or gpu run measures them.\n" if caveat else "")
+    cost_line = (f"One pair pass costs {cost:.2f}x one sentence encoding in this run: an overhead "
+                 "artifact, not the pair's real cost (counting tokens suggests about 2, a pair "
+                 "being two sentences long).\n" if caveat else
+                 f"One pair pass costs {cost:.2f}x one sentence encoding here, {cost_word} the factor "
+                 "of 2 that counting tokens suggests (a pair is two sentences long).\n")
     return (
-        f"Measured slopes on log-log axes: cross-encoder {kc:.2f}, {cross_word} the 2 of n(n-1)/2 "
+        warning
+        + f"Measured slopes on log-log axes: cross-encoder {kc:.2f}, {cross_word} the 2 of n(n-1)/2 "
         f"pair passes; bi-encoder {kb:.2f}, {bi_word} (n encodings, plus an n x n similarity "
         f"matrix that is cheap arithmetic).\n"
-        f"One pair pass costs {cost:.2f}x one sentence encoding here, {cost_word} the factor of 2 "
-        f"that counting tokens suggests (a pair is two sentences long).\n"
-        f"At n = {n:,}: (n-1)/2 = {(n - 1) / 2:,.0f} pairs per sentence x {cost:.2f} = "
+        + cost_line
+        + f"At n = {n:,}: (n-1)/2 = {(n - 1) / 2:,.0f} pairs per sentence x {cost:.2f} = "
         f"{(n - 1) / 2 * cost:,.0f}x, and with the similarity search included the cost model "
         f"gives {est['ratio']:,.0f}x ({human_time(est['bi_s'])} vs {human_time(est['cross_s'])}); "
         f"the SBERT paper's ratio was {est['paper_ratio']:,.0f}x."

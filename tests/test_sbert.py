@@ -44,15 +44,11 @@ def test_encode_by_hand_masked_matches_and_unmasked_does_not(bi):
     assert float(masked[1] @ unmasked[1]) > 0.9999  # the longest text has no padding
 
 
-def test_padding_spearman_one_pass(bi):
-    sts = Dataset.from_dict({"sentence1": [SHORT, "A cat sleeps.", LONG],
-                             "sentence2": ["A dog barks.", "The stock market fell.", "A horse walks home."],
-                             "score": [1.0, 0.0, 0.6]})
-    rho = sb.padding_spearman(bi, sts)
-    assert set(rho) == {"masked", "unmasked"} and rho["masked"] == pytest.approx(1.0)
+def test_encode_both_ways_unit_vectors(bi):
     masked, unmasked = sb.encode_both_ways(bi, [SHORT, LONG])
     np.testing.assert_allclose(np.linalg.norm(unmasked, axis=1), 1.0, atol=1e-5)
     np.testing.assert_allclose(masked, sb.encode_by_hand(bi, [SHORT, LONG]), atol=1e-6)
+    np.testing.assert_allclose(masked, bi.encode([SHORT, LONG]), atol=1e-5)
 
 
 def test_padding_effect_table(bi):
@@ -264,6 +260,22 @@ def test_describe_scaling_words_follow_the_numbers():
     text = sb.describe_scaling(steep)
     assert "1.61, well above linear" in text and "0.37x one sentence encoding here, not the factor" in text
     assert "1.50, below the 2" in text
+    assert est["monotone"] and "Not a finding" not in sb.describe_scaling(est)
+
+
+def test_describe_scaling_flags_overhead_dominated_timings():
+    table = _synthetic_table().assign(bi_spread=1.1, cross_spread=1.2)
+    est = sb.extrapolate(table, sb.fit_costs(table, 10_000, 2.0), n=10_000)
+    assert est["monotone"] and est["max_spread"] == pytest.approx(1.2) and sb.timing_caveat(est) == ""
+    assert "the smoke profile" in sb.describe_scaling(est, smoke=True)
+    slower = table.assign(bi_s=table["bi_s"][::-1].to_numpy())  # bigger n, less time: overhead
+    est = sb.extrapolate(slower, sb.fit_costs(slower, 10_000, 2.0), n=10_000)
+    text = sb.describe_scaling(est)
+    assert not est["monotone"] and text.startswith("Not a finding: the measured times do not all grow")
+    assert "an overhead artifact" in text and "here, close to the factor" not in text
+    noisy = table.assign(cross_spread=[1.0, 1.7, 3.3])
+    est = sb.extrapolate(noisy, sb.fit_costs(noisy, 10_000, 2.0), n=10_000)
+    assert "differ by up to 3.3x" in sb.describe_scaling(est)
 
 
 def test_human_time():
