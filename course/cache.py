@@ -10,10 +10,12 @@ trained) under artifacts_dir()/cache/; every later call with the same key loads 
 so in one line: "loaded the result cached on 2026-12-02 by `python -m course warm` (it took 95 s
 to compute)". `python -m course warm 04` fills these caches the night before a class.
 
-The key is a hash of the name, the source code of `compute`, the model's starting weights and
-every input passed by keyword (models by their weights, datasets and tables by their rows,
-settings by value). Edit the cell, the data or a setting and the step runs again; the key does
-not see inside the functions that `compute` calls, so pass what they depend on as inputs.
+The key is a hash of the name, the code of `compute` (the whole cell, when it is written in a
+notebook), the model's starting weights and every input passed by keyword (models by their
+weights, datasets and tables by their rows, functions by their code, settings by value). Edit
+the cell, the data or a setting and the step runs again. The key does not look inside the
+functions that `compute` calls: pass them (or what they depend on) as inputs, and seed before
+building a model with a freshly initialised head, whose random weights are part of the key.
 COURSE_CACHE=0 switches the cache off (every step computes), COURSE_CACHE=1 on; by default
 it is on except in the smoke profile, so the tests always run the real computation.
 """
@@ -25,6 +27,7 @@ import datetime as dt
 import hashlib
 import inspect
 import json
+import linecache
 import os
 import pickle
 import re
@@ -61,6 +64,8 @@ def _canonical(value: Any, where: str) -> Any:
         return [_canonical(v, f"{where}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, dict):
         return {str(k): _canonical(v, f"{where}[{k!r}]") for k, v in value.items()}
+    if inspect.isfunction(value) or inspect.ismethod(value):  # a helper that compute() calls: its code
+        return {"code": _source(value)}
     if hasattr(value, "state_dict"):
         from course.models import fingerprint
 
@@ -87,9 +92,14 @@ def _canonical(value: Any, where: str) -> Any:
 
 
 def _source(compute: Callable) -> str:
-    """The code of `compute`: a function's source (for a lambda, the lines around it), a callable
-    object's class source; the bytecode or the qualified name where Python keeps no source."""
+    """The code of `compute`: the whole notebook cell it was written in, else its source (for a
+    callable object its class's), else its bytecode or qualified name."""
     target = compute if inspect.isfunction(compute) or inspect.ismethod(compute) else type(compute)
+    code = getattr(target, "__code__", None)
+    if code is not None and "ipykernel_" in code.co_filename:  # IPython keeps each cell's text in linecache
+        cell = "".join(linecache.getlines(code.co_filename))
+        if cell:
+            return cell
     try:
         return inspect.getsource(target)
     except (OSError, TypeError):
@@ -120,7 +130,12 @@ class _Entry:
                 raise TypeError
             (folder / "value.json").write_text(json.dumps(self.value))
         except (TypeError, ValueError):
-            (folder / "value.pkl").write_bytes(pickle.dumps(self.value))
+            try:
+                (folder / "value.pkl").write_bytes(pickle.dumps(self.value))
+            except (pickle.PicklingError, TypeError, AttributeError) as err:
+                raise CourseError(f"cache.remember cannot store what {self.info['name']!r} returned "
+                                  f"({type(self.value).__name__}: {err}); return numbers, tables or arrays, "
+                                  "and pass a model that the step trains as model=.") from err
         if self.model is not None:
             from safetensors.torch import save_model
 

@@ -64,6 +64,25 @@ def test_the_key_follows_inputs_and_code(store):
     assert len(list(store.iterdir())) == 5
 
 
+def _in_cell(cell_text, name="step"):
+    """Define a function as IPython does for a notebook cell: a pseudo-file whose text linecache holds."""
+    import linecache
+
+    filename = f"/tmp/ipykernel_0/{abs(hash(cell_text))}.py"
+    linecache.cache[filename] = (len(cell_text), None, cell_text.splitlines(True), filename)
+    space = {}
+    exec(compile(cell_text, filename, "exec"), space)
+    return space[name]
+
+
+def test_a_step_written_in_a_notebook_cell_is_keyed_by_the_whole_cell(store):
+    cell = "def step():\n    return 1\nlearning_rate = {}  # used elsewhere in the cell\n"
+    same, again, edited = _in_cell(cell.format("1e-4")), _in_cell(cell.format("1e-4")), _in_cell(cell.format("2e-4"))
+    assert cache.key("s", same) == cache.key("s", again) != cache.key("s", edited)
+    helper = _in_cell(cell.format("3e-4"))  # a function passed as an input is keyed by its code as well
+    assert cache.key("s", same, run_one=helper) != cache.key("s", same, run_one=same)
+
+
 def test_training_arguments_key_by_settings_not_by_output_folder(store, tmp_path):
     from sentence_transformers import SentenceTransformerTrainingArguments as Args
 
@@ -136,9 +155,12 @@ def test_off_in_smoke_and_with_course_cache_0(store, monkeypatch):
     assert cache.enabled()
 
 
-def test_an_input_it_cannot_key_gets_one_clear_error(store):
+def test_an_input_it_cannot_key_or_a_result_it_cannot_store_gets_one_clear_error(store):
     with pytest.raises(CourseError, match=r"cannot key the input settings\['loss'\] of type object: pass settings"):
         cache.remember("x", Counter(1), settings={"loss": object()})
+    with pytest.raises(CourseError, match=r"cannot store what 'gen' returned \(generator: .*\); return numbers"):
+        cache.remember("gen", Counter(i for i in range(3)))
+    assert not any(store.glob("*/info.json"))
 
 
 def _notebook(path, *sources):
