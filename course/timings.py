@@ -262,10 +262,10 @@ def cli(argv: list[str]) -> int:
     ap.add_argument("--over", type=float, default=None, metavar="S", help="also list every cell slower than S seconds")
     ap.add_argument("--json", action="store_true", help="print JSON instead of tables")
     ap.add_argument("--minutes", action="store_true", help="the minutes rule per notebook, against its first cell")
-    ap.add_argument("--write", action="store_true", help="with --minutes: write the rule's minutes into the first "
-                    "cells (and the cpu run time into their metadata) from up-to-date cpu runs in --dir")
+    ap.add_argument("--write", action="store_true", help="write the rule's minutes into the first cells (and the "
+                    "cpu run time into their metadata) from up-to-date cpu runs in --dir; implies --minutes")
     args = ap.parse_args(argv)
-    if args.minutes:
+    if args.minutes or args.write:
         rows = minutes_table(args.notebooks, args.dir, args.write)
         if args.write and sync_readme():
             print("updated the course map in README.md")
