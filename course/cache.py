@@ -7,8 +7,9 @@
 
 The first call runs `fit()`, times it and stores its result (and, with `model=`, the weights it
 trained) under artifacts_dir()/cache/; every later call with the same key loads them and says
-so in one line: "loaded the result cached on 2026-12-02 by `python -m course warm` (it took 95 s
-to compute)". `python -m course warm 04` fills these caches the night before a class.
+so in one line: "<name>: loaded the result cached on <date> by `python -m course warm` (it took
+<n> s to compute)". `python -m course warm 04` fills these caches the night before a class;
+`lookup()` tells whether a call would load.
 
 The key is a hash of the name, the code of `compute` (the whole cell, when it is written in a
 notebook), the model's starting weights and every input passed by keyword (models by their
@@ -169,10 +170,15 @@ def remember(name: str, compute: Callable[[], T], *, model=None, echo=print, **i
     folder = root() / key(name, compute, model, **inputs)
     if (folder / "info.json").is_file():
         info = json.loads((folder / "info.json").read_text())
-        value = _load(folder, model)
-        echo(f"{name}: loaded the result cached on {info['created'][:10]} by {info['by']} "
-             f"(it took {info['seconds']:.0f} s to compute)")
-        return value
+        try:
+            value = _load(folder, model)
+        except (OSError, ValueError, RuntimeError, AttributeError, ImportError, pickle.UnpicklingError) as err:
+            echo(f"{name}: the cached result in {folder} does not load here ({type(err).__name__}: {err}); "
+                 "computing it again")  # e.g. stored by other library versions; the new result replaces it
+        else:
+            echo(f"{name}: loaded the result cached on {info['created'][:10]} by {info['by']} "
+                 f"(it took {info['seconds']:.0f} s to compute)")
+            return value
     start = time.perf_counter()
     value = compute()
     seconds = time.perf_counter() - start
@@ -185,6 +191,15 @@ def remember(name: str, compute: Callable[[], T], *, model=None, echo=print, **i
     echo(f"{name}: computed in {seconds:.0f} s and cached (the next run loads it; "
          f"to recompute, delete {folder})")
     return value
+
+
+def lookup(name: str, compute: Callable, *, model=None, **inputs) -> dict | None:
+    """The stored entry's info for this key (name, created, seconds, by, profile, folder), or None
+    if there is none or the cache is off: how a caller tells a loaded result from a fresh one."""
+    folder = root() / key(name, compute, model, **inputs)
+    if not enabled() or not (folder / "info.json").is_file():
+        return None
+    return {**json.loads((folder / "info.json").read_text()), "folder": str(folder)}
 
 
 def entries(since: float = 0.0) -> list[dict]:

@@ -48,6 +48,9 @@ def test_an_entry_stored_by_warm_says_so(store, monkeypatch):
     cache.remember("04 reranker", Counter(1), echo=said.append)
     assert "by `python -m course warm` (it took 0 s to compute)" in said[0]
     assert [e["name"] for e in cache.entries()] == ["04 reranker"] and cache.entries(since=9e9) == []
+    found = cache.lookup("04 reranker", Counter(1))
+    assert found["by"] == "`python -m course warm`" and found["folder"] == cache.entries()[0]["folder"]
+    assert cache.lookup("04 reranker", Counter(1), settings={"epochs": 2}) is None
 
 
 def test_the_key_follows_inputs_and_code(store):
@@ -130,6 +133,16 @@ def test_values_json_cannot_hold_are_pickled(store):
             got = cache.remember(f"v {type(value).__name__}", step, echo=lambda _: None)
         assert step.calls == 1 and type(got) is type(value) and repr(got) == repr(value)
     assert len(list(store.glob("*/value.pkl"))) == 3
+
+
+def test_an_entry_that_no_longer_loads_is_computed_again(store):
+    step, said = Counter(("a", 1)), []
+    cache.remember("old", step, echo=said.append)
+    (pkl,) = store.glob("*/value.pkl")
+    pkl.write_bytes(b"not a pickle")  # e.g. written by another pandas version
+    assert cache.remember("old", step, echo=said.append) == ("a", 1) and step.calls == 2
+    assert "does not load here (UnpicklingError" in said[1] and said[1].endswith("computing it again")
+    assert cache.remember("old", step, echo=said.append) == ("a", 1) and step.calls == 2  # replaced: loads
 
 
 def test_a_failed_step_stores_nothing(store):
