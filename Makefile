@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+WHEELS ?= build/wheelhouse
 
-.PHONY: setup course site lab test lint bench clean
+.PHONY: setup setup-offline wheelhouse course site lab test lint bench clean
 
 setup: $(STAMP)  ## create .venv with the exact pins of requirements.txt (CPU torch)
 
@@ -13,6 +14,17 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m course doctor
+	touch $(STAMP)
+
+wheelhouse:  ## online, once: every pinned package (CPU torch) and the course package as wheels in WHEELS, with SHA256SUMS
+	$(PYTHON) course/wheelhouse.py --out $(WHEELS) $(if $(TORCH_INDEX),--torch-index $(TORCH_INDEX))
+
+setup-offline:  ## create .venv with no network from a wheelhouse: make setup-offline WHEELS=DIR (checksums checked first)
+	$(PYTHON) course/wheelhouse.py --verify $(WHEELS)
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --no-index --find-links $(WHEELS) -r requirements.txt
+	$(PY) -m pip install --quiet --no-index --find-links $(WHEELS) --no-deps -e .
 	$(PY) -m course doctor
 	touch $(STAMP)
 

@@ -6,6 +6,9 @@
   strip       strip outputs from notebooks (before committing)
   sync-links  rewrite Colab badges / install lines from course/meta.py
   train       fine-tune an embedding model (see notebook 06; works under accelerate launch)
+  timings     per-section run times of the executed copies in build/; --minutes: the README's minutes rule
+  warm        before a class: run and cache the named notebooks' slow steps, list cells still over 30 s
+  wheelhouse  every pinned package as a wheel, with checksums, for `make setup-offline WHEELS=DIR`
 
 An expected failure (bad data file, model not available, out of memory, ...) prints one line
 `error: ...` with the fix and exits with status 2; Ctrl-C exits with 130. Anything else is a
@@ -18,7 +21,7 @@ import argparse
 import sys
 import time
 
-COMMANDS = ("doctor", "run", "strip", "sync-links", "train")
+COMMANDS = ("doctor", "run", "strip", "sync-links", "train", "timings", "warm", "wheelhouse")
 
 
 def doctor() -> int:
@@ -147,6 +150,10 @@ def dispatch(argv: list[str]) -> int:
         from course.training import cli
 
         return cli(rest)
+    if cmd in ("timings", "warm", "wheelhouse"):  # each module has its own cli(argv)
+        from importlib import import_module
+
+        return import_module(f"course.{cmd}").cli(rest)
     if cmd in ("help", "-h", "--help"):
         print(__doc__)
         return 0

@@ -162,7 +162,7 @@ def notebooks() -> list[Path]:
 
 
 MAP_START, MAP_END = "<!-- course-map:start -->", "<!-- course-map:end -->"
-_MINUTES_RE = re.compile(r"\*About (\d+) minutes\.\*")
+MINUTES_RE = re.compile(r"\*About (\d+) minutes\.\*")  # the time a notebook's first cell states (course.timings)
 
 
 def about(nb) -> tuple[str, list[str], str]:
@@ -170,7 +170,7 @@ def about(nb) -> tuple[str, list[str], str]:
     first = nb.cells[0].source
     title = first.splitlines()[0].lstrip("# ").split("·", 1)[-1].strip()
     goals = [ln[2:] for ln in first.splitlines() if ln.startswith("- ")]
-    minutes = _MINUTES_RE.search(first)
+    minutes = MINUTES_RE.search(first)
     return title, goals, minutes.group(1) + " min" if minutes else "?"
 
 
