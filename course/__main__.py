@@ -6,6 +6,8 @@
   strip       strip outputs from notebooks (before committing)
   sync-links  rewrite Colab badges / install lines from course/meta.py
   train       fine-tune an embedding model (see notebook 06; works under accelerate launch)
+  student     student copies without solutions (build/student/) and full ones (build/solutions/)
+  progress    your exercises: a table per notebook, the total, the next one (--json, --nbgrader)
 
 An expected failure (bad data file, model not available, out of memory, ...) prints one line
 `error: ...` with the fix and exits with status 2; Ctrl-C exits with 130. Anything else is a
@@ -18,7 +20,7 @@ import argparse
 import sys
 import time
 
-COMMANDS = ("doctor", "run", "strip", "sync-links", "train")
+COMMANDS = ("doctor", "run", "strip", "sync-links", "train", "student", "progress")
 
 
 def doctor() -> int:
@@ -75,12 +77,14 @@ def strip(argv: list[str]) -> int:
 
 
 def sync_links() -> int:
-    from course.nbtools import notebooks, sync_readme
+    from course.nbtools import notebooks, sync_ending, sync_readme
     from course.nbtools import sync_links as sync
 
     for path in notebooks():
         if sync(path):
             print(f"updated links in {path}")
+        if sync_ending(path):
+            print(f"updated the progress cell and next-notebook link at the end of {path}")
     if sync_readme():
         print("updated the course map in README.md")
     return 0
@@ -147,6 +151,10 @@ def dispatch(argv: list[str]) -> int:
         from course.training import cli
 
         return cli(rest)
+    if cmd in ("student", "progress"):
+        from importlib import import_module
+
+        return import_module(f"course.{cmd}").cli(rest)
     if cmd in ("help", "-h", "--help"):
         print(__doc__)
         return 0
