@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 WHEELS ?= build/wheelhouse
 
-.PHONY: setup setup-offline wheelhouse course site lab test lint bench clean
+.PHONY: setup setup-offline wheelhouse course site student lab test lint bench clean
 
 setup: $(STAMP)  ## create .venv with the exact pins of requirements.txt (CPU torch)
 
@@ -34,6 +34,9 @@ course: setup  ## execute every notebook headless (default profile) into build/,
 
 site: setup  ## the course as a static website in build/site/ (runs only notebooks without an up-to-date copy in build/)
 	$(PY) -m course site
+
+student: setup  ## student copies without solutions in build/student/, full ones in build/solutions/
+	$(PY) -m course student
 
 lab: setup  ## open the notebooks in JupyterLab
 	$(VENV)/bin/jupyter lab notebooks/

@@ -7,12 +7,15 @@ instead of executing every notebook a second time.
 """
 
 import os
+import tempfile
 
 import pytest
 
 os.environ.setdefault("COURSE_PROFILE", "smoke")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+# Checks called by tests and by notebook cells under nbval record their attempts in a throwaway file.
+os.environ.setdefault("COURSE_PROGRESS", os.path.join(tempfile.mkdtemp(prefix="course-test-"), "progress.jsonl"))
 # nbval's kernels inherit this: deprecation and future warnings are shown, so the hook below sees them.
 os.environ["PYTHONWARNINGS"] = "default::DeprecationWarning,default::FutureWarning"
 

@@ -9,6 +9,8 @@
   timings     per-section run times of the executed copies in build/; --minutes: the README's minutes rule
   warm        before a class: run and cache the named notebooks' slow steps, list cells still over 30 s
   wheelhouse  every pinned package as a wheel, with checksums, for `make setup-offline WHEELS=DIR`
+  student     student copies without solutions (build/student/) and full ones (build/solutions/)
+  progress    your exercises: a table per notebook, the total, the next one (--json, --nbgrader)
 
 An expected failure (bad data file, model not available, out of memory, ...) prints one line
 `error: ...` with the fix and exits with status 2; Ctrl-C exits with 130. Anything else is a
@@ -21,7 +23,8 @@ import argparse
 import sys
 import time
 
-COMMANDS = ("doctor", "run", "strip", "sync-links", "train", "timings", "warm", "wheelhouse")
+COMMANDS = ("doctor", "run", "strip", "sync-links", "train", "student", "progress", "timings", "warm",
+            "wheelhouse")
 
 
 def doctor() -> int:
@@ -78,12 +81,14 @@ def strip(argv: list[str]) -> int:
 
 
 def sync_links() -> int:
-    from course.nbtools import notebooks, sync_readme
+    from course.nbtools import notebooks, sync_ending, sync_readme
     from course.nbtools import sync_links as sync
 
     for path in notebooks():
         if sync(path):
             print(f"updated links in {path}")
+        if sync_ending(path):
+            print(f"updated the progress cell and next-notebook link at the end of {path}")
     if sync_readme():
         print("updated the course map in README.md")
     return 0
@@ -150,7 +155,7 @@ def dispatch(argv: list[str]) -> int:
         from course.training import cli
 
         return cli(rest)
-    if cmd in ("timings", "warm", "wheelhouse"):  # each module has its own cli(argv)
+    if cmd in ("student", "progress", "timings", "warm", "wheelhouse"):  # each module has its own cli(argv)
         from importlib import import_module
 
         return import_module(f"course.{cmd}").cli(rest)

@@ -215,3 +215,41 @@ def own_warnings(outputs: list[dict]) -> list[str]:
             if path.startswith(course_dir) or "ipykernel_" in path or path.startswith("<ipython-input"):
                 found.append(f"{m.group('cat')} at {path}:{m.group('line')}: {m.group('msg')}")
     return found
+
+
+PROGRESS_CALL = "course.progress.show("
+NEXT_MARK = "**Next:**"
+LAST_WORDS = (f"{NEXT_MARK} this was the last notebook. Back to the [course map]({meta.github_url()}#course-map) "
+              "to revisit a topic, or read on: the [Sentence Transformers documentation](https://sbert.net) "
+              "(a training example for every loss) and the [MTEB leaderboard]"
+              "(https://huggingface.co/spaces/mteb/leaderboard) (models compared task by task).")
+
+
+def ending(path: Path) -> list:
+    """The last two cells of every notebook: the learner's progress in it, and a link to the next one."""
+    progress = code(f"import course.progress  # your exercises here; `python -m course progress` lists all\n"
+                    f'course.progress.show("{path.name[:2]}")')
+    later = [p for p in notebooks() if p.name > path.name]
+    if not later:
+        return [progress, md(LAST_WORDS)]
+    title = about(nbformat.read(later[0], as_version=4))[0]
+    return [progress, md(f"{NEXT_MARK} [{later[0].name[:2]} · {title}]({later[0].name})")]
+
+
+def has_ending(nb) -> bool:
+    """True if the notebook's last two cells are a progress cell and a "Next:" cell."""
+    return (len(nb.cells) >= 2 and PROGRESS_CALL in nb.cells[-2].source
+            and nb.cells[-1].cell_type == "markdown" and nb.cells[-1].source.startswith(NEXT_MARK))
+
+
+def sync_ending(path: Path) -> bool:
+    """Append (or refresh) the notebook's ending cells; True if the notebook changed."""
+    nb = nbformat.read(path, as_version=4)
+    new = ending(path)
+    if has_ending(nb):
+        if [c.source for c in nb.cells[-2:]] == [c.source for c in new]:
+            return False
+        nb.cells = nb.cells[:-2]
+    nb.cells += new
+    nbformat.write(nb, path)
+    return True

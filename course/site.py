@@ -5,7 +5,8 @@ copy in build/ (course.runner), then builds build/site/ with Sphinx + myst-nb +
 sphinx-book-theme, configured in site/conf.py: a landing page with the course map, a page per
 notebook with its outputs, a sidebar, previous/next links and search. Every asset is local
 (MathJax, plotly.js, the Colab badge), so no page asks the network for anything.
-tests/test_site.py checks the pages in a real browser.
+tests/test_site.py checks the pages in a real browser. `--no-solutions` builds the same site
+without the solution cells (build/site-student/), for a class that should try first.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from pathlib import Path
 import nbformat
 
 from course import meta
-from course.nbtools import CHECK_TITLE, ROOT, about, hidden_cells, notebooks
+from course.nbtools import CHECK_TITLE, PROGRESS_CALL, ROOT, about, hidden_cells, notebooks
+from course.student import without_solutions
 
 SITE_CONF = ROOT / "site"  # conf.py and the static files of the site
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
@@ -75,20 +77,22 @@ def site_output(out: dict) -> dict | None:
     return out
 
 
-def site_notebook(nb):
-    """A copy of an executed notebook ready for the site: solutions collapsed behind a toggle,
-    course checks removed, figures on the local plotly.js, widgets replaced by a note."""
-    nb = copy.deepcopy(nb)
+def site_notebook(nb, solutions: bool = True):
+    """A copy of an executed notebook ready for the site: solutions collapsed behind a toggle (or
+    left out), course checks and the progress cell (a reader's record is not on the site) removed,
+    figures on the local plotly.js, widgets replaced by a note, the course map link to the index."""
+    nb = copy.deepcopy(nb) if solutions else without_solutions(nb)
     nb.metadata.pop("widgets", None)
     solutions = {i for i, title in hidden_cells(nb) if title != CHECK_TITLE}
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown":
             cell.source = cell.source.replace(f"]({_REMOTE_BADGE})", f"]({BADGE})")
+            cell.source = cell.source.replace(f"]({meta.github_url()}#course-map)", "](index.md)")
             continue
         if cell.cell_type != "code":
             continue
         tags = cell.metadata.setdefault("tags", [])
-        if _is_check(cell):
+        if _is_check(cell) or PROGRESS_CALL in cell.source:
             tags.append("remove-cell")
         elif i in solutions:
             tags.append("hide-cell")
@@ -109,7 +113,7 @@ def _profiles(executed: dict[str, object]) -> str:
     return " and ".join(f"the **{p}** profile ({', '.join(nums)})" for p, nums in found.items()) + " profiles"
 
 
-def landing_page(executed: dict[str, object]) -> str:
+def landing_page(executed: dict[str, object], solutions: bool = True) -> str:
     """The site's index: what the course is, the course map (goals, time, Colab link) and the toctree."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8").split("\n\n")
     lines = [readme[0], "", readme[1], "", "## Course map", ""]
@@ -120,8 +124,10 @@ def landing_page(executed: dict[str, object]) -> str:
         lines += [f"- {goal}" for goal in goals] + [""]
     lines += ["## Reading these pages", "",
               f"Each page shows a notebook with the outputs of a run in {_profiles(executed)} "
-              "(its first output line says which). Solutions are collapsed: open them after trying the "
-              "exercise. Figures are interactive; widgets need a running notebook (`make lab`, or Colab).",
+              "(its first output line says which). "
+              + ("Solutions are collapsed: open them after trying the exercise. " if solutions else
+                 "This edition leaves the exercises' solutions out. ")
+              + "Figures are interactive; widgets need a running notebook (`make lab`, or Colab).",
               "", "```{toctree}", ":hidden:", ":maxdepth: 1", ""]
     lines += [Path(name).stem for name in executed] + ["```", ""]
     return "\n".join(lines)
@@ -136,7 +142,7 @@ def _refuse_errors(path: Path, nb) -> None:
                                  f"then run `python -m course run {path.name[:2]}` before building the site.")
 
 
-def prepare(executed_dir: Path, src: Path) -> dict[str, object]:
+def prepare(executed_dir: Path, src: Path, solutions: bool = True) -> dict[str, object]:
     """Write the site's sources (index.md and one notebook per page) to src; return the executed notebooks."""
     executed = {}
     for path in notebooks():
@@ -150,16 +156,16 @@ def prepare(executed_dir: Path, src: Path) -> dict[str, object]:
         shutil.rmtree(src)
     src.mkdir(parents=True)
     for name, nb in executed.items():
-        nbformat.write(site_notebook(nb), src / name)
-    (src / "index.md").write_text(landing_page(executed), encoding="utf-8")
+        nbformat.write(site_notebook(nb, solutions), src / name)
+    (src / "index.md").write_text(landing_page(executed, solutions), encoding="utf-8")
     shutil.copy2(SITE_CONF / "_static" / BADGE, src / BADGE)
     return executed
 
 
-def build(executed_dir: Path, out: Path) -> Path:
+def build(executed_dir: Path, out: Path, solutions: bool = True) -> Path:
     """Build the site from the executed notebooks in executed_dir into out; return its index.html."""
     src = out.parent / f"{out.name}-src"
-    prepare(executed_dir, src)
+    prepare(executed_dir, src, solutions)
     if out.exists():
         shutil.rmtree(out)
     cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-W", "--keep-going",
@@ -181,17 +187,19 @@ def cli(argv: list[str]) -> int:
 
     ap = argparse.ArgumentParser(prog="python -m course site", description=cli.__doc__)
     ap.add_argument("--executed", default=str(ROOT / "build"), help="folder of executed notebooks")
-    ap.add_argument("--out", default=str(ROOT / "build" / "site"))
+    ap.add_argument("--out", default=None, help="default: build/site (build/site-student with --no-solutions)")
+    ap.add_argument("--no-solutions", action="store_true", help="leave the solution cells out (a student edition)")
     ap.add_argument("--profile", choices=["smoke", "cpu", "gpu"], default=None,
                     help="profile for notebooks that must run first (default: as `python -m course run`)")
     args = ap.parse_args(argv)
-    executed, out, t0 = Path(args.executed), Path(args.out), time.perf_counter()
+    out = Path(args.out or ROOT / "build" / ("site-student" if args.no_solutions else "site"))
+    executed, t0 = Path(args.executed), time.perf_counter()
     todo = stale(executed)
     if todo:
         print(f"{len(todo)} notebook(s) have no up-to-date executed copy in {executed}/: running them first")
         if not all(r.ok for r in run_all(args.profile or profile_name(), [p.name for p in todo], out_dir=executed)):
             return 1
-    index = build(executed, out)
+    index = build(executed, out, solutions=not args.no_solutions)
     pages = len(notebooks()) + 1
     print(f"site: {pages} pages, {size_mb(out)} MB, built in {time.perf_counter() - t0:.0f} s.\n"
           f"Open {index} in a browser, or serve it: python -m http.server -d {out} (then http://localhost:8000)")

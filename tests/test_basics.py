@@ -61,14 +61,14 @@ def test_other_forms_of_a_word_count_as_reuse(word, target):
 
 
 def test_paraphrase_check(model, capsys):
-    assert ex.check_paraphrase(..., model) is False
+    assert ex.check_paraphrase(..., model).passed is False
     assert "Not attempted" in capsys.readouterr().out
-    assert ex.check_paraphrase("Zebras eat grass.", model) is False
+    assert ex.check_paraphrase("Zebras eat grass.", model).passed is False
     assert "reused ['zebras']" in capsys.readouterr().out
-    assert ex.check_paraphrase("The striped horse is grazing on African plains.", model) is False
+    assert ex.check_paraphrase("The striped horse is grazing on African plains.", model).passed is False
     assert "['grazing']" in capsys.readouterr().out
-    assert ex.check_paraphrase("Interest rates went up.", model) is False
-    assert ex.check_paraphrase("Striped wild horses eat grass on African plains.", model) is True
+    assert ex.check_paraphrase("Interest rates went up.", model).passed is False
+    assert ex.check_paraphrase("Striped wild horses eat grass on African plains.", model).passed is True
 
 
 @pytest.fixture(scope="module")
@@ -84,20 +84,20 @@ def test_search_check_judges_the_learners_hits(model, corpus, capsys):
     texts, topics, emb = corpus
     query = "Which instrument should a beginner learn first?"
     hits = util.semantic_search(model.encode(query, convert_to_tensor=True), emb, top_k=3)
-    assert ex.check_search(..., ..., model, emb, texts, topics) is False
+    assert ex.check_search(..., ..., model, emb, texts, topics).passed is False
     assert "Not attempted" in capsys.readouterr().out
-    assert ex.check_search(query, hits, model, emb, texts, topics) is False
+    assert ex.check_search(query, hits, model, emb, texts, topics).passed is False
     assert "take the first one, [0]" in capsys.readouterr().out
-    assert ex.check_search(query, hits[0][:2], model, emb, texts, topics) is False
+    assert ex.check_search(query, hits[0][:2], model, emb, texts, topics).passed is False
     assert "top_k=3" in capsys.readouterr().out
-    assert ex.check_search(texts[0], hits[0], model, emb, texts, topics) is False
+    assert ex.check_search(texts[0], hits[0], model, emb, texts, topics).passed is False
     assert "corpus sentence" in capsys.readouterr().out
     other = util.semantic_search(model.encode("my dog loves the rain", convert_to_tensor=True), emb, top_k=3)[0]
-    assert ex.check_search(query, other, model, emb, texts, topics) is False
+    assert ex.check_search(query, other, model, emb, texts, topics).passed is False
     assert "not the nearest" in capsys.readouterr().out
     dog_query = "How often should I walk my puppy?"
     dog_hits = util.semantic_search(model.encode(dog_query, convert_to_tensor=True), emb, top_k=3)[0]
-    assert ex.check_search(dog_query, dog_hits, model, emb, texts, topics) is False
+    assert ex.check_search(dog_query, dog_hits, model, emb, texts, topics).passed is False
     assert "about music" in capsys.readouterr().out
-    assert ex.check_search(query, hits[0], model, emb, texts, topics) is True
+    assert ex.check_search(query, hits[0], model, emb, texts, topics).passed is True
     assert "[music]" in capsys.readouterr().out

@@ -196,28 +196,28 @@ def test_contrast_check(model, book, capsys):
         return float(cx.contrast_features(model, ex_c["a"], ex_c["b"], [ex_c["feature"]], template)["contrast"].iloc[0])
 
     want, bare = score(book.template), score("{}")
-    assert ex.check_contrast(..., model) is False
-    assert ex.check_contrast("red", model) is False
-    assert ex.check_contrast(-want, model) is False
+    assert ex.check_contrast(..., model).passed is False
+    assert ex.check_contrast("red", model).passed is False
+    assert ex.check_contrast(-want, model).passed is False
     assert "wrong sign" in capsys.readouterr().out
-    assert ex.check_contrast(bare, model) is False
+    assert ex.check_contrast(bare, model).passed is False
     assert "template" in capsys.readouterr().out
-    assert ex.check_contrast(want, model) is True
+    assert ex.check_contrast(want, model).passed is True
 
 
 def test_triplet_losses_check(model, book, capsys):
     task = book.exercises["triplet"]
     table = cx.triplet_table(model, task["anchor"], task["positive"], task["negatives"], cx.MARGIN, book.template)
     right = dict(zip(table["negative"], table["triplet loss"], strict=True))
-    assert ex.check_triplet_losses(..., model) is False
-    assert ex.check_triplet_losses({"lion": 0.1}, model) is False
+    assert ex.check_triplet_losses(..., model).passed is False
+    assert ex.check_triplet_losses({"lion": 0.1}, model).passed is False
     assert "one entry per negative" in capsys.readouterr().out
-    assert ex.check_triplet_losses({k: v - 1 for k, v in right.items()}, model) is False
+    assert ex.check_triplet_losses({k: v - 1 for k, v in right.items()}, model).passed is False
     assert "max(0" in capsys.readouterr().out
     wrong = {**right, task["negatives"][0]: right[task["negatives"][0]] + 0.1}
-    assert ex.check_triplet_losses(wrong, model) is False
+    assert ex.check_triplet_losses(wrong, model).passed is False
     assert repr([task["negatives"][0]]) in capsys.readouterr().out
-    assert ex.check_triplet_losses(right, model) is True
+    assert ex.check_triplet_losses(right, model).passed is True
     assert "hardest" in capsys.readouterr().out
 
 
@@ -226,11 +226,11 @@ def test_training_step_check(model, book, capsys):
 
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
-    assert ex.check_training_step(..., model) is False
-    assert ex.check_training_step(model, model) is False
+    assert ex.check_training_step(..., model).passed is False
+    assert ex.check_training_step(model, model).passed is False
     assert "deepcopy" in capsys.readouterr().out
     untrained = copy.deepcopy(model)
-    assert ex.check_training_step(untrained, model) is False
+    assert ex.check_training_step(untrained, model).passed is False
     assert "optimizer.step()" in capsys.readouterr().out
 
     def one_step(sign):
@@ -244,6 +244,6 @@ def test_training_step_check(model, book, capsys):
         optimizer.step()
         return student
 
-    assert ex.check_training_step(one_step(-1), model) is False  # maximised the loss
+    assert ex.check_training_step(one_step(-1), model).passed is False  # maximised the loss
     assert "did not grow" in capsys.readouterr().out
-    assert ex.check_training_step(one_step(+1), model) is True
+    assert ex.check_training_step(one_step(+1), model).passed is True

@@ -327,17 +327,17 @@ def test_published_frame_has_split_and_source():
 def test_exercise_checks(run, capsys):
     tasks, result = run
     target = ev.main_score(result, "TestSTS")
-    assert ex.check_sts_by_hand(..., target) is False
-    assert ex.check_sts_by_hand(target + 0.05, target) is False
-    assert ex.check_sts_by_hand(target, target) is True
-    assert ex.check_task_choice(...) is False
-    assert ex.check_task_choice(mteb.get_tasks(task_types=["STS"], languages=["eng"])) is False
+    assert ex.check_sts_by_hand(..., target).passed is False
+    assert ex.check_sts_by_hand(target + 0.05, target).passed is False
+    assert ex.check_sts_by_hand(target, target).passed is True
+    assert ex.check_task_choice(...).passed is False
+    assert ex.check_task_choice(mteb.get_tasks(task_types=["STS"], languages=["eng"])).passed is False
     retrieval = mteb.get_tasks(task_types=["Retrieval"], languages=["eng"])
     capsys.readouterr()
-    assert ex.check_task_choice(retrieval) is False  # code search is in there
+    assert ex.check_task_choice(retrieval).passed is False  # code search is in there
     assert "Programming" in capsys.readouterr().out
     no_code = [t for t in retrieval if "Programming" not in (t.metadata.domains or [])]
-    assert ex.check_task_choice(no_code) is True
+    assert ex.check_task_choice(no_code).passed is True
     assert f"{len(no_code)} English retrieval tasks without code search" in capsys.readouterr().out
 
 
@@ -357,14 +357,14 @@ def test_exercise_custom_task(tiny, tmp_path, capsys):
 
     plain = SentenceTransformer(str(course.models.packaged_model_path()), device="cpu")
     cache = mteb.ResultCache(tmp_path)
-    assert ex.check_custom_task(..., plain) is False
+    assert ex.check_custom_task(..., plain).passed is False
     first = mteb.evaluate(plain, tasks=[Pairs()], cache=cache, show_progress_bar=False)
     capsys.readouterr()
-    assert ex.check_custom_task(first, plain) is False  # filed under the placeholder name
+    assert ex.check_custom_task(first, plain).passed is False  # filed under the placeholder name
     assert "placeholder" in capsys.readouterr().out
     stolen = mteb.evaluate(tiny, tasks=[Pairs()], cache=cache, show_progress_bar=False)
-    assert ex.check_custom_task(stolen, tiny) is False  # the cache handed it model's result
+    assert ex.check_custom_task(stolen, tiny).passed is False  # the cache handed it model's result
     tiny.model_card_data.model_name = "local/tiny"
     tiny.model_card_data.base_model_revision = ev.fingerprint(tiny)
     own = mteb.evaluate(tiny, tasks=[Pairs()], cache=cache, show_progress_bar=False)
-    assert ex.check_custom_task(own, tiny) is True
+    assert ex.check_custom_task(own, tiny).passed is True

@@ -1,5 +1,7 @@
 """Every committed notebook: stripped, and built to the course's shape (GUIDE.md)."""
 
+import re
+
 import nbformat
 import pytest
 
@@ -100,3 +102,33 @@ def test_own_warnings_names_our_code_and_ignores_the_libraries():
     assert len(found) == 2
     assert found[0].startswith("DeprecationWarning at /tmp/ipykernel_12/3.py:2")
     assert "course/sbert.py:40" in found[1]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_ends_with_its_progress_and_a_link_to_the_next_notebook(path):
+    nb = nbformat.read(path, as_version=4)
+    progress, last = nb.cells[-2:]
+    assert progress.cell_type == "code" and f'course.progress.show("{path.name[:2]}")' in progress.source, (
+        "run `python -m course sync-links`")
+    want = [c.source for c in nbtools.ending(path)]
+    assert [progress.source, last.source] == want, "run `python -m course sync-links`"
+    links = [t for t in re.findall(r"\]\(([^)\s]+)\)", last.source) if not t.startswith("https://")]
+    later = [p for p in NOTEBOOKS if p.name > path.name]
+    assert links == ([later[0].name] if later else []), "the last cell links to the next notebook"
+    assert all((path.parent / target).is_file() for target in links)
+    if not later:
+        assert f"({meta.github_url()}#course-map)" in last.source  # the last one leads back to the course map
+
+
+def test_sync_ending_appends_once_and_refreshes(tmp_path, monkeypatch):
+    monkeypatch.setattr(nbtools, "NOTEBOOKS", tmp_path)
+    for name, title in (("01_a.ipynb", "Alpha"), ("02_b.ipynb", "Beta")):
+        nbtools.write(tmp_path / name, [nbtools.md(f"# {name[:2]} · {title}\n\n- a goal"), nbtools.code("1")])
+    first = tmp_path / "01_a.ipynb"
+    assert nbtools.sync_ending(first) and not nbtools.sync_ending(first)
+    nb = nbformat.read(first, as_version=4)
+    assert len(nb.cells) == 4 and nb.cells[-1].source == "**Next:** [02 · Beta](02_b.ipynb)"
+    nbtools.write(tmp_path / "02_b.ipynb", [nbtools.md("# 02 · Gamma"), nbtools.code("1")])  # renamed
+    assert nbtools.sync_ending(first)
+    nb = nbformat.read(first, as_version=4)
+    assert len(nb.cells) == 4 and nb.cells[-1].source == "**Next:** [02 · Gamma](02_b.ipynb)"

@@ -159,16 +159,16 @@ def test_what_2d_hides_compares_three_spaces(smap):
 
 
 def test_bridge_check_judges_the_table_the_learner_sees(smap, model, capsys):
-    assert ex.check_bridge(..., smap, model) is False
-    assert ex.check_bridge("", smap, model) is False
+    assert ex.check_bridge(..., smap, model).passed is False
+    assert ex.check_bridge("", smap, model).passed is False
     capsys.readouterr()
-    assert ex.check_bridge("My puppy loves to chase a ball in the park.", smap, model) is False
+    assert ex.check_bridge("My puppy loves to chase a ball in the park.", smap, model).passed is False
     out = capsys.readouterr().out
     assert f"of your {sm.K} nearest neighbours" in out and out.count("[dogs]") >= 3  # the table, with topics
     solution = "Is it too hot today to walk my dog? The forecast says thirty-five degrees."
     table = sm.locate(smap, model, solution).neighbours
     expected = (table["topic"] == "dogs").sum() >= 2 and (table["topic"] == "weather").sum() >= 2
-    assert ex.check_bridge(solution, smap, model) is bool(expected) is True
+    assert ex.check_bridge(solution, smap, model).passed is bool(expected) is True
     with pytest.raises(ValueError, match="Unknown topic"):
         ex.check_bridge("x", smap, model, topics=("dogs", "dinosaurs"))
 
@@ -176,16 +176,16 @@ def test_bridge_check_judges_the_table_the_learner_sees(smap, model, capsys):
 def test_umap_check(smap, capsys):
     import umap
 
-    assert ex.check_umap(..., smap) is False
-    assert ex.check_umap(smap.xy_umap, smap) is False
+    assert ex.check_umap(..., smap).passed is False
+    assert ex.check_umap(smap.xy_umap, smap).passed is False
     assert "umap.UMAP object itself" in capsys.readouterr().out
     unfitted = umap.UMAP(n_neighbors=50, metric="cosine", random_state=0)
-    assert ex.check_umap(unfitted, smap) is False
+    assert ex.check_umap(unfitted, smap).passed is False
     assert "not fitted" in capsys.readouterr().out
     wrong = umap.UMAP(n_neighbors=20, metric="euclidean")
-    assert ex.check_umap(wrong, smap) is False
+    assert ex.check_umap(wrong, smap).passed is False
     out = capsys.readouterr().out
     assert "n_neighbors is 20" in out and "metric is 'euclidean'" in out and "random_state" in out
     wide, _ = fit(smap.embeddings, n_neighbors=50)
-    assert ex.check_umap(wide, smap) is True
+    assert ex.check_umap(wide, smap).passed is True
     assert "keeps" in capsys.readouterr().out

@@ -304,18 +304,18 @@ def test_cli_bad_value_is_one_clear_line(capsys):
 
 def test_exercise_triplet_evaluator(capsys):
     model = course.load_embedder(device="cpu")
-    assert ex.check_triplet_evaluator(..., model) is False
+    assert ex.check_triplet_evaluator(..., model).passed is False
     from sentence_transformers.sentence_transformer.evaluation import TripletEvaluator
 
     mine = TripletEvaluator(ex.MY_TRIPLETS["anchor"], ex.MY_TRIPLETS["positive"],
                             ex.MY_TRIPLETS["negative"], name="mine")
     results = mine(model)
-    assert ex.check_triplet_evaluator(results, model) is False
+    assert ex.check_triplet_evaluator(results, model).passed is False
     assert "mine_cosine_accuracy" in capsys.readouterr().out
-    assert ex.check_triplet_evaluator(results[mine.primary_metric], model) is True
+    assert ex.check_triplet_evaluator(results[mine.primary_metric], model).passed is True
     assert "of 6 new triplets (95% CI" in capsys.readouterr().out
-    assert ex.check_triplet_evaluator(0.123, model) is False  # not a multiple of 1/6
-    assert ex.check_triplet_evaluator("many", model) is False
+    assert ex.check_triplet_evaluator(0.123, model).passed is False  # not a multiple of 1/6
+    assert ex.check_triplet_evaluator("many", model).passed is False
 
 
 def test_exercise_cosine_training(tiny_dir, tmp_path, capsys):
@@ -325,8 +325,8 @@ def test_exercise_cosine_training(tiny_dir, tmp_path, capsys):
         MultipleNegativesRankingLoss,
     )
 
-    assert ex.check_cosine_training(...) is False
-    assert ex.check_cosine_training("trainer") is False
+    assert ex.check_cosine_training(...).passed is False
+    assert ex.check_cosine_training("trainer").passed is False
 
     def trainer(loss_cls, report_to="none", steps=1):
         model = course.load_embedder(str(tiny_dir), device="cpu")
@@ -339,10 +339,10 @@ def test_exercise_cosine_training(tiny_dir, tmp_path, capsys):
         t.train()
         return t
 
-    assert ex.check_cosine_training(trainer(CosineSimilarityLoss)) is True
+    assert ex.check_cosine_training(trainer(CosineSimilarityLoss)).passed is True
     capsys.readouterr()
     wrong = trainer(MultipleNegativesRankingLoss)
-    assert ex.check_cosine_training(wrong) is False
+    assert ex.check_cosine_training(wrong).passed is False
     assert "CosineSimilarityLoss" in capsys.readouterr().out
 
 

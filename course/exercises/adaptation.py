@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from course.exercises import feedback, not_attempted, placeholder
+from course.exercises import exercise, feedback, not_attempted, placeholder
 
 # New sentences for the silver-pair exercise: a topic the course data does not cover (gardening
 # and baking), written in near-paraphrase pairs so that every sentence has a clear neighbour.
@@ -31,6 +31,7 @@ def nearest_neighbours(bi_encoder, sentences: Sequence[str]) -> list[str]:
     return [sentences[j] for j in sim.argmax(axis=1)]
 
 
+@exercise("08.1", "Label silver pairs with the cross-encoder")
 def check_silver_pairs(answer: Any, sentences: Sequence[str], bi_encoder, cross_encoder) -> bool:
     """One (sentence, nearest other sentence, cross-encoder score) triple per sentence."""
     if not_attempted(answer):
@@ -78,6 +79,7 @@ def _noise_stats(dataset, draws: int = 5) -> tuple[float, bool]:
     return float(np.mean(deleted)), in_order
 
 
+@exercise("08.2", "A TSDAE dataset from your sentences")
 def check_tsdae_dataset(answer: Any, course_sentences: Sequence[str] = (), ratio: float = 0.6,
                         min_sentences: int = 5) -> bool:
     """A DenoisingAutoEncoderDataset over at least five of your own sentences, deleting ~60% of words."""

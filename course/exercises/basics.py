@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from course.exercises import feedback, not_attempted, placeholder
+from course.exercises import exercise, feedback, not_attempted, placeholder
 
 TARGET = "A zebra grazes on the savanna."
 STOPWORDS = {"a", "an", "the", "on", "in", "of", "and", "is", "are", "at", "to", "it", "its"}
@@ -36,6 +36,7 @@ def same_stem(a: str, b: str) -> bool:
     return short == long or (len(short) >= 4 and long.startswith(short))
 
 
+@exercise("01.2", "Say it without the sentence's words")
 def check_paraphrase(answer, model, target: str = TARGET, threshold: float = 0.5) -> bool:
     """Pass if `answer` shares no content word (by stem) with `target` yet has cosine >= threshold."""
     if not_attempted(answer):
@@ -54,6 +55,7 @@ def check_paraphrase(answer, model, target: str = TARGET, threshold: float = 0.5
                     f"cosine {cos:.3f} is below {threshold}: say the same thing more directly.")
 
 
+@exercise("01.1", "Search the corpus with your own question")
 def check_search(query, answer, model, corpus_emb, texts: Sequence[str], topics: Sequence[str],
                  topic: str = "music", k: int = 3) -> bool:
     """Pass if `answer` is the top-k list util.semantic_search gives for the learner's own `query`

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from course.exercises import as_number, feedback, not_attempted, placeholder
+from course.exercises import as_number, exercise, feedback, not_attempted, placeholder
 
 
 def _book():
@@ -14,6 +14,7 @@ def _book():
     return load_concepts()
 
 
+@exercise("03.1", "Contrast two concepts by a feature")
 def check_contrast(answer: Any, model) -> bool:
     """The contrast of the exercise's feature: cos(feature, "a A") - cos(feature, "a B")."""
     from course import contrast as cx
@@ -44,6 +45,7 @@ def check_contrast(answer: Any, model) -> bool:
                     "concepts with model.encode, compare with model.similarity, subtract B from A.")
 
 
+@exercise("03.2", "Triplet losses for new negatives")
 def check_triplet_losses(answer: Any, model, margin: float | None = None) -> bool:
     """{negative: triplet loss} for the exercise's anchor and positive, cosine version:
     max(0, margin - (cos(anchor, positive) - cos(anchor, negative)))."""
@@ -88,6 +90,7 @@ def _gaps(model, batch: dict):
     return (cos(a, p) - cos(a, n)).cpu()
 
 
+@exercise("03.3", "One training step with MNRL")
 def check_training_step(answer: Any, model) -> bool:
     """`answer` is a trained copy of `model` (not `model` itself) after one step on the exercise's
     batch: its weights changed, and cos(a, p) - cos(a, n) on the batch grew on average."""

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from course.exercises import as_number, feedback, not_attempted, placeholder
+from course.exercises import as_number, exercise, feedback, not_attempted, placeholder
 
 # New sentences for the exercises: none of them is in the course data.
 SENTENCES = [
@@ -29,6 +29,7 @@ def _array(answer, what: str) -> np.ndarray | None:
     return arr
 
 
+@exercise("09.1", "Truncated Matryoshka embeddings")
 def check_truncated(answer, folder, dim: int) -> bool:
     """`answer` must be ex.SENTENCES embedded by the model in `folder`, truncated to `dim` and normalised."""
     if not_attempted(answer):
@@ -54,6 +55,7 @@ def check_truncated(answer, folder, dim: int) -> bool:
                     "folder and encode ex.SENTENCES in their order.")
 
 
+@exercise("09.2", "Quantize embeddings to int8")
 def check_int8(answer, embeddings: np.ndarray, calibration: np.ndarray) -> bool:
     """`answer` must be `embeddings` quantized to int8 with buckets from `calibration`."""
     if not_attempted(answer):
@@ -81,6 +83,7 @@ def check_int8(answer, embeddings: np.ndarray, calibration: np.ndarray) -> bool:
                                "calibration_embeddings=calibration) on these embeddings.")
 
 
+@exercise("09.3", "Encode with a static model")
 def check_static(answer, folder) -> bool:
     """`answer` must be ex.SENTENCES embedded by the static model saved in `folder`."""
     if not_attempted(answer):
@@ -102,6 +105,7 @@ def check_static(answer, folder) -> bool:
                     "m2v.save_pretrained and encode ex.SENTENCES in their order.")
 
 
+@exercise("09.4", "Measure an HNSW index's recall@10")
 def check_recall(answer, vectors: np.ndarray, queries: np.ndarray, m: int, ef_search: int,
                  tolerance: float = 0.05) -> bool:
     """`answer` must be recall@10 of an HNSW index (M=`m`, efSearch=`ef_search`) over `vectors`

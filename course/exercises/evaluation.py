@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from course.exercises import as_number, feedback, not_attempted, placeholder
+from course.exercises import as_number, exercise, feedback, not_attempted, placeholder
 
 # New input for the custom-task exercise (written for it, not in the course data): pairs of
 # questions, 1 = the same question asked in other words, 0 = a different question on the topic.
@@ -24,6 +24,7 @@ MY_PAIRS = {
 }
 
 
+@exercise("07.1", "Reproduce mteb's STS score by hand")
 def check_sts_by_hand(answer: Any, mteb_score: float) -> bool:
     """Your Spearman of cosine vs gold on CourseSTS's data must equal mteb's main score."""
     if not_attempted(answer):
@@ -42,6 +43,7 @@ def check_sts_by_hand(answer: Any, mteb_score: float) -> bool:
     )
 
 
+@exercise("07.2", "Run your own task in mteb")
 def check_custom_task(answer: Any, model) -> bool:
     """The mteb result of `model` on a PairClassification task over MY_PAIRS: filed under a
     name and the weights' fingerprint, with the model's own cosine AP as main score."""
@@ -78,6 +80,7 @@ def check_custom_task(answer: Any, model) -> bool:
                     "; ".join(hints) + ".")
 
 
+@exercise("07.3", "Choose MTEB tasks for FAQ search")
 def check_task_choice(answer: Any) -> bool:
     """Tasks for English FAQ search: English retrieval tasks, code search left out."""
     if not_attempted(answer):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from course.exercises import feedback, not_attempted, placeholder
+from course.exercises import exercise, feedback, not_attempted, placeholder
 
 
 def _example_batch():
@@ -26,6 +26,7 @@ def reference_max_pool(token_embs, attention_mask):
     return pool({"token_embeddings": token_embs, "attention_mask": attention_mask})["sentence_embedding"]
 
 
+@exercise("04.3", "Max pooling with the attention mask")
 def check_max_pool(answer: Any) -> bool:
     """The learner's max_pool(token_embs, attention_mask) must ignore padding tokens."""
     import torch
@@ -52,6 +53,7 @@ def check_max_pool(answer: Any) -> bool:
                     "not the same as Pooling(pooling_mode='max'): take the max over real tokens only.")
 
 
+@exercise("04.1", "Count the cross-encoder's pairs")
 def check_pair_count(answer: Any, n: int = 10_000) -> bool:
     """Cross-encoder passes needed to find the most similar pair among n sentences."""
     if not_attempted(answer):
@@ -83,6 +85,7 @@ def reference_retrieve_rerank(bi, cross, query: str, corpus, corpus_emb, k: int 
     return [candidates[r["corpus_id"]] for r in cross.rank(query, candidates)]
 
 
+@exercise("04.2", "Retrieve, then rerank")
 def check_retrieve_rerank(answer: Any, bi, cross, corpus, corpus_emb, k: int = 10) -> bool:
     """The learner's retrieve_then_rerank(query) must return the k passages, reranked, best first."""
     from sentence_transformers.util import semantic_search

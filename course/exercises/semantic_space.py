@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from course.exercises import feedback, not_attempted, placeholder
+from course.exercises import exercise, feedback, not_attempted, placeholder
 
 
+@exercise("02.1", "Refit UMAP with a wider neighbourhood")
 def check_umap(answer, smap, n_neighbors: int = 50, k: int = 10) -> bool:
     """Pass if `answer` is a umap.UMAP fitted on the map's embeddings with the asked
     n_neighbors, cosine metric and a fixed random_state; then compare it with the map's UMAP."""
@@ -36,6 +37,7 @@ def check_umap(answer, smap, n_neighbors: int = 50, k: int = 10) -> bool:
                     f"island gaps vs topic similarity: Spearman {gaps_theirs:.2f} vs {gaps_ours:.2f}.", "")
 
 
+@exercise("02.2", "A sentence between two topics")
 def check_bridge(answer, smap, model, topics: Sequence[str] = ("dogs", "weather"), need: int = 2) -> bool:
     """True if, among the answer's nearest corpus sentences (the table `render_landing` shows),
     at least `need` are labelled with each of the given topics."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from course.exercises import as_number, feedback, not_attempted, placeholder
+from course.exercises import as_number, exercise, feedback, not_attempted, placeholder
 from course.stats import proportion
 
 # New input for the exercises, written for them (not in the course data): a travel and
@@ -45,6 +45,7 @@ MY_PAIRS = {
 }
 
 
+@exercise("06.1", "Evaluate a model on new triplets")
 def check_triplet_evaluator(answer: Any, model) -> bool:
     """The accuracy a TripletEvaluator gives `model` on MY_TRIPLETS (a number, read from its dict)."""
     if not_attempted(answer):
@@ -83,6 +84,7 @@ def _accuracy(model, triplets: dict) -> float:
     return float(((a * p).sum(axis=1) > (a * n).sum(axis=1)).mean())
 
 
+@exercise("06.2", "Train with CosineSimilarityLoss")
 def check_cosine_training(answer: Any) -> bool:
     """A SentenceTransformerTrainer that ran CosineSimilarityLoss on MY_PAIRS, without logging services."""
     if not_attempted(answer):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from course.exercises import as_number, feedback, not_attempted, placeholder
+from course.exercises import as_number, exercise, feedback, not_attempted, placeholder
 
 _P1 = "A girl is teaching her puppy to sit on the kitchen floor."
 _P2 = "The orchestra tuned their instruments before the concert."
@@ -32,6 +32,7 @@ def puzzle_answer(max_per_premise: int | None = 4) -> int:
     return mine_triplets(PUZZLE, max_per_premise=max_per_premise)[1].triplets
 
 
+@exercise("05.1", "Count the triplets of a small NLI table")
 def check_triplet_count(answer) -> bool:
     """Pass if `answer` is the number of triplets mine_triplets(PUZZLE, max_per_premise=4) makes."""
     if not_attempted(answer):
@@ -70,6 +71,7 @@ def _rows(ds) -> list[tuple]:
     return sorted(tuple(r[c] for c in ("anchor", "positive", "negative")) for r in ds)
 
 
+@exercise("05.2", "Mine hard negatives in a rank window")
 def check_mining(answer, pairs, model, corpus) -> bool:
     """The learner's mine_hard_negatives(...) output must match MINING_SETTINGS on `pairs`."""
     if not_attempted(answer):
@@ -112,6 +114,7 @@ def table_row(model, triplets) -> dict:
             "triplet accuracy": round(s.accuracy, 3)}
 
 
+@exercise("05.3", "Score your mined triplets")
 def check_table_row(answer, model, triplets) -> bool:
     """The learner's row {"triplets", "cos(anchor, negative)", "triplet accuracy"} for `triplets`."""
     if not_attempted(answer):
