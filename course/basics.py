@@ -74,45 +74,66 @@ def ranked_pairs(sim, labels: Sequence[str]) -> list[tuple[float, str, str]]:
                   reverse=True)
 
 
-def category_gaps(pairs):
-    """Per STS category: mean human score and mean model cosine (both 0-1), their 95% bootstrap
-    intervals, the gap model - human and the number of pairs; largest gap first.
+def category_means(pairs):
+    """Per STS category: the number of pairs, the mean gold score (0-5, the course's rubric) and the
+    mean model cosine, each with its 95% bootstrap interval; highest gold score first.
 
-    `pairs` is a DataFrame with columns category, human and model (one row per sentence pair).
+    The two means stay on their own scales: a gold 4 out of 5 and a cosine of 0.8 are not the same
+    unit, so compare categories within each column, never a cosine with a gold score.
+    `pairs` is a DataFrame with columns category, gold and cosine (one row per sentence pair).
     """
     import pandas as pd
 
     from course.stats import bootstrap_ci
 
-    missing = {"category", "human", "model"} - set(pairs.columns)
+    missing = {"category", "gold", "cosine"} - set(pairs.columns)
     if missing:
-        raise ValueError(f"category_gaps needs the columns {sorted(missing)}; add them to the pairs table.")
+        raise ValueError(f"category_means needs the columns {sorted(missing)}; add them to the pairs table.")
     rows = {}
     for category, group in pairs.groupby("category"):
         row = {"n": len(group)}
-        for col in ("human", "model"):
+        for col in ("gold", "cosine"):
             row[col] = group[col].mean()
             row[f"{col}_low"], row[f"{col}_high"] = bootstrap_ci(group[col].to_numpy())
-        row["gap"] = row["model"] - row["human"]
         rows[category] = row
-    return pd.DataFrame.from_dict(rows, orient="index").sort_values("gap", ascending=False).round(3)
+    return pd.DataFrame.from_dict(rows, orient="index").sort_values("gold", ascending=False).round(3)
 
 
-def gap_chart(summary):
-    """Grouped bars with 95% intervals: what people said vs what the model says, per kind of pair."""
+def spearman_ci(x, y, confidence: float = 0.95, n_resamples: int = 2000,
+                seed: int = 0) -> tuple[float, float, float]:
+    """Spearman's rank correlation of x and y with a paired percentile-bootstrap interval over items:
+    (rho, low, high)."""
+    from scipy.stats import bootstrap, spearmanr
+
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1 or len(x) < 3:
+        raise ValueError(f"spearman_ci needs two 1-D arrays of the same length (3 or more items), "
+                         f"got {x.shape} and {y.shape}.")
+    res = bootstrap((x, y), lambda a, b: spearmanr(a, b).statistic, paired=True, vectorized=False,
+                    confidence_level=confidence, n_resamples=n_resamples, method="percentile",
+                    random_state=seed)
+    ci = res.confidence_interval
+    return float(spearmanr(x, y).statistic), float(ci.low), float(ci.high)
+
+
+def category_chart(summary):
+    """Two panels, two scales: the rubric's mean gold score (0-5) and the model's mean cosine per
+    kind of pair, each with its 95% interval. Read each panel on its own: which kinds sit low?"""
     import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
 
     from course.viz import PALETTE, style
 
-    bars = []
-    for col, color in (("human", PALETTE[2]), ("model", PALETTE[0])):
+    titles = {"gold": "gold score, the course's rubric (0-5)", "cosine": "model cosine"}
+    fig = make_subplots(rows=1, cols=2, subplot_titles=list(titles.values()), horizontal_spacing=0.12)
+    for k, (col, color) in enumerate((("gold", PALETTE[2]), ("cosine", PALETTE[0])), start=1):
         mean, low, high = (summary[c].to_numpy() for c in (col, f"{col}_low", f"{col}_high"))
-        bars.append(go.Bar(name=col, x=list(summary.index), y=list(mean), marker_color=color,
-                           text=[f"{v:.2f}" for v in mean], textposition="inside",
-                           error_y=dict(type="data", symmetric=False, array=list(high - mean),
-                                        arrayminus=list(mean - low))))
-    fig = go.Figure(bars)
-    fig.update_layout(barmode="group", yaxis_title="mean similarity (0-1), 95% CI",
-                      xaxis_title="kind of sentence pair", yaxis_range=[0, 1.1],
-                      legend=dict(title="who scores"))
-    return style(fig, "People vs the model: mean similarity per kind of pair")
+        fig.add_trace(go.Bar(name=titles[col], x=list(summary.index), y=list(mean), marker_color=color,
+                             text=[f"{v:.2f}" for v in mean], textposition="inside",
+                             error_y=dict(type="data", symmetric=False, array=list(high - mean),
+                                          arrayminus=list(mean - low))), row=1, col=k)
+    fig.update_yaxes(range=[0, 5.2], title_text="mean gold score, 95% CI", row=1, col=1)
+    fig.update_yaxes(range=[0, 1.05], title_text="mean cosine, 95% CI", row=1, col=2)
+    fig.update_xaxes(title_text="kind of sentence pair")
+    fig.update_layout(showlegend=False)
+    return style(fig, "The rubric and the model, each on its own scale: mean per kind of pair")

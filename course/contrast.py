@@ -418,6 +418,19 @@ def train_toy(start: np.ndarray, labels: Sequence[str], names: Sequence[str] | N
     return ToyRun(names, list(labels), np.stack(snaps), at, losses)
 
 
+def min_triplet_gap(xy: np.ndarray, labels: Sequence[str]) -> float:
+    """The smallest d(anchor, negative) - d(anchor, positive) over every valid triplet of 2D points
+    (Euclidean d): when it is at least the margin, every triplet loss is zero."""
+    lab = np.asarray(labels)
+    d = np.linalg.norm(np.asarray(xy)[:, None] - np.asarray(xy)[None, :], axis=-1)
+    same = lab[:, None] == lab[None, :]
+    pos = same & ~np.eye(len(lab), dtype=bool)
+    if not pos.any() or same.all():
+        raise ValueError("min_triplet_gap needs at least two items with the same label and two labels.")
+    gaps = d[:, None, :] - d[:, :, None]  # [anchor, positive, negative]: d(a, n) - d(a, p)
+    return float(gaps[pos[:, :, None] & ~same[:, None, :]].min())
+
+
 def spread(xy: np.ndarray, labels: Sequence[str]) -> dict[str, float]:
     """Mean distance within labels and between labels, and their ratio (lower = cleaner)."""
     lab = np.asarray(labels)

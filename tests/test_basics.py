@@ -36,22 +36,98 @@ def test_search_ranks_the_right_topic_first(model):
         basics.search(model, "  ", texts, emb)
 
 
-def test_category_gaps_means_intervals_and_chart(model):
-    sts = course.load_sts(split="dev").to_pandas().rename(columns={"score": "human"})
-    sts["model"] = basics.pair_cosines(model, sts["sentence1"], sts["sentence2"])
-    summary = basics.category_gaps(sts)
+def test_category_means_keep_each_scale_with_intervals_and_chart(model):
+    sts = course.load_sts(split="dev").to_pandas()
+    sts["cosine"] = basics.pair_cosines(model, sts["sentence1"], sts["sentence2"])
+    summary = basics.category_means(sts)
     assert set(summary.index) == {"paraphrase", "partial", "unrelated", "negation"}
     assert summary["n"].sum() == len(sts)
-    assert summary["gap"].is_monotonic_decreasing
+    assert summary["gold"].is_monotonic_decreasing and "gap" not in summary.columns
     para = sts[sts.category == "paraphrase"]
-    assert summary.loc["paraphrase", "model"] == pytest.approx(para["model"].mean(), abs=1e-3)
-    assert (summary["model_low"] <= summary["model"]).all() and (summary["model"] <= summary["model_high"]).all()
-    assert summary.loc["paraphrase", "model"] > summary.loc["unrelated", "model"]
-    fig = basics.gap_chart(summary)
-    assert [t.name for t in fig.data] == ["human", "model"]
-    assert fig.data[1].error_y.array is not None and fig.layout.legend.title.text
-    with pytest.raises(ValueError, match="model"):
-        basics.category_gaps(sts.drop(columns="model"))
+    assert summary.loc["paraphrase", "cosine"] == pytest.approx(para["cosine"].mean(), abs=1e-3)
+    assert summary.loc["paraphrase", "gold"] == pytest.approx(para["gold"].mean(), abs=1e-3)
+    assert summary["gold"].max() > 1  # the 0-5 rubric scale, not divided by 5
+    for col in ("gold", "cosine"):
+        assert (summary[f"{col}_low"] <= summary[col]).all() and (summary[col] <= summary[f"{col}_high"]).all()
+    assert summary.loc["paraphrase", "cosine"] > summary.loc["unrelated", "cosine"]
+    fig = basics.category_chart(summary)
+    assert len(fig.data) == 2 and fig.data[0].yaxis != fig.data[1].yaxis  # two panels, two scales
+    assert fig.layout.yaxis.range[1] > 5 and fig.layout.yaxis2.range[1] <= 1.05
+    assert fig.data[1].error_y.array is not None
+    with pytest.raises(ValueError, match="cosine"):
+        basics.category_means(sts.drop(columns="cosine"))
+
+
+def test_spearman_ci_is_a_rank_correlation_with_an_interval():
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=60)
+    y = x + rng.normal(scale=0.5, size=60)
+    rho, low, high = basics.spearman_ci(x, y)
+    assert rho == pytest.approx(spearmanr(x, y).statistic)
+    assert low < rho < high and high - low < 0.3
+    assert basics.spearman_ci(x, np.exp(x))[0] == pytest.approx(1.0)  # ranks only: any increasing map is 1
+    with pytest.raises(ValueError, match="same length"):
+        basics.spearman_ci(x, y[:10])
+
+
+def test_text_past_max_seq_length_does_not_change_the_embedding(model):
+    long_text = " ".join(["The horse trotted around the paddock."] * 60)
+    assert len(model.tokenizer(long_text, verbose=False)["input_ids"]) > model.max_seq_length
+    assert model.preprocess([long_text])["input_ids"].shape[1] == model.max_seq_length
+    base = model.encode(long_text)
+    assert np.allclose(model.encode(long_text + " Zebras are striped."), base, atol=1e-6)
+    assert not np.allclose(model.encode("Zebras are striped. " + long_text), base, atol=1e-3)
+
+
+def test_max_seq_length_above_the_position_table_fails(model):
+    import copy
+
+    big = copy.deepcopy(model)
+    big.max_seq_length = big[0].auto_model.config.max_position_embeddings + 100
+    with pytest.raises(RuntimeError):
+        big.encode(" ".join(["horse"] * 700))
+
+
+def test_encode_query_and_document_add_the_named_prompts(model):
+    from sentence_transformers import SentenceTransformer
+
+    name = course.models.resolve("sentence-transformers/all-MiniLM-L6-v2")
+    q = "Which horse breed suits a beginner rider?"
+    assert np.array_equal(model.encode_query(q), model.encode(q))  # no prompts: the same vector
+    e5 = SentenceTransformer(name, device="cpu", prompts={"query": "query: ", "document": "passage: "})
+    assert np.allclose(e5.encode_query(q), model.encode("query: " + q), atol=1e-5)
+    assert np.allclose(e5.encode_document(q), model.encode("passage: " + q), atol=1e-5)
+    passage_named = SentenceTransformer(name, device="cpu", prompts={"query": "query: ", "passage": "passage: "})
+    assert passage_named.prompts["document"] == ""  # the trap notebook 01 shows
+    assert np.allclose(passage_named.encode_document(q), model.encode(q), atol=1e-5)
+
+
+def test_prompts_check(model, capsys):
+    from sentence_transformers import SentenceTransformer
+
+    name = course.models.resolve("sentence-transformers/all-MiniLM-L6-v2")
+    bge = SentenceTransformer(name, device="cpu", prompts={"query": ex.BGE_QUERY})
+    q, p = ex.PROMPT_QUESTION, ex.PROMPT_PASSAGE
+    right = (bge.encode_query(q), bge.encode_document(p))
+    assert ex.check_prompts(..., model).passed is False
+    assert "Not attempted" in capsys.readouterr().out
+    assert ex.check_prompts(right[0], model).passed is False
+    assert "a pair" in capsys.readouterr().out
+    assert ex.check_prompts((bge.encode_query([q, p]), right[1]), model).passed is False
+    assert "one vector" in capsys.readouterr().out
+    assert ex.check_prompts((model.encode(q), right[1]), model).passed is False
+    assert "without the instruction" in capsys.readouterr().out
+    assert ex.check_prompts((right[0], bge.encode_query(p)), model).passed is False
+    assert "encode_document" in capsys.readouterr().out
+    assert ex.check_prompts((right[1], right[0]), model).passed is False
+    assert "swapped" in capsys.readouterr().out
+    assert ex.check_prompts((model.encode("query: " + q), right[1]), model).passed is False
+    assert "not the vectors" in capsys.readouterr().out
+    assert ex.check_prompts(right, model).passed is True
+    assert ex.check_prompts((bge.encode_query(q, convert_to_tensor=True), right[1]), model).passed is True
+    assert "cosine" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("word, target", [("grazing", "grazes"), ("grazed", "grazes"), ("graze", "grazes"),

@@ -178,6 +178,20 @@ def test_train_toy_pulls_positives_and_pushes_negatives(book):
         cx.train_toy(np.zeros((3, 3)), list("aab"))
 
 
+def test_min_triplet_gap_is_the_margin_the_toy_reaches(book):
+    xy = np.array([[0, 0], [0, 1], [5, 0], [5, 1]], dtype=float)
+    assert cx.min_triplet_gap(xy, list("aabb")) == pytest.approx(4.0)  # d(a, n) = 5, d(a, p) = 1
+    assert cx.min_triplet_gap(xy, list("abab")) == pytest.approx(1 - 5)  # the "negative" is the close one
+    labels = [label for _, label in book.toy]
+    run = cx.train_toy(cx.toy_start(len(labels), seed=0), labels, steps=60, frames=2, margin=1.0)
+    if run.losses[-1] == 0:  # zero loss: every triplet clears the margin
+        assert cx.min_triplet_gap(run.frames[-1], labels) >= 1.0 - 1e-5
+    else:
+        assert cx.min_triplet_gap(run.frames[-1], labels) < 1.0
+    with pytest.raises(ValueError, match="two labels"):
+        cx.min_triplet_gap(xy, list("aaaa"))
+
+
 def test_toy_animation_has_frames_and_a_slider(book):
     names = [n for n, _ in book.toy]
     labels = [label for _, label in book.toy]

@@ -312,7 +312,11 @@ def test_the_nbgrader_csv_is_what_nbgrader_exports(tmp_path, monkeypatch):
     theirs = (tmp_path / "nbgrader.csv").read_text(encoding="utf-8")
     assert ours == theirs
     rows = list(csv.DictReader(io.StringIO(ours)))
+
+    def n(number):  # max_score: the notebook's number of exercises
+        return f"{float(sum(ex.notebook == number for ex in EXERCISES))}"
+
     assert {(r["assignment"], r["student_id"]): (r["score"], r["max_score"], r["timestamp"]) for r in rows
-            if r["timestamp"]} == {("01", "alice"): ("1.0", "2.0", "2026-01-02 10:05:00"),
-                                   ("06", "alice"): ("1.0", "2.0", "2026-01-03 07:00:00"),
-                                   ("01", "bob"): ("0.0", "2.0", "2026-01-04 09:00:00")}
+            if r["timestamp"]} == {("01", "alice"): ("1.0", n("01"), "2026-01-02 10:05:00"),
+                                   ("06", "alice"): ("1.0", n("06"), "2026-01-03 07:00:00"),
+                                   ("01", "bob"): ("0.0", n("01"), "2026-01-04 09:00:00")}

@@ -28,11 +28,11 @@ def model():
     return course.load_embedder(device="cpu")
 
 
-def fit(embeddings, n_neighbors=5):
+def fit(embeddings, n_neighbors=5, seed=0):
     import umap
     from sklearn.decomposition import PCA
 
-    reducer = umap.UMAP(n_neighbors=n_neighbors, n_epochs=30, metric="cosine", random_state=0, n_jobs=1)
+    reducer = umap.UMAP(n_neighbors=n_neighbors, n_epochs=30, metric="cosine", random_state=seed, n_jobs=1)
     reducer.fit_transform(embeddings)
     return reducer, PCA(n_components=2).fit(embeddings)
 
@@ -150,7 +150,7 @@ def test_render_landing_embeds_once_and_adds_a_star(smap, model, monkeypatch):
 
 def test_what_2d_hides_compares_three_spaces(smap):
     table = sm.what_2d_hides(smap, k=5)
-    assert list(table.columns) == ["purity@5", "silhouette", "true neighbours kept@5"]
+    assert list(table.columns) == ["purity@5", "true neighbours kept@5"]
     assert len(table) == 3
     full, pca = table.iloc[0], table.loc["PCA 2D"]
     assert full["true neighbours kept@5"] == 1.0
@@ -173,19 +173,43 @@ def test_bridge_check_judges_the_table_the_learner_sees(smap, model, capsys):
         ex.check_bridge("x", smap, model, topics=("dogs", "dinosaurs"))
 
 
+def test_compare_ranges_says_when_seeds_decide():
+    assert sm.compare_ranges([0.41, 0.45], [0.46, 0.49]).startswith("lower in every seed")
+    assert sm.compare_ranges([0.50, 0.52], [0.46, 0.49]).startswith("higher in every seed")
+    assert "overlap" in sm.compare_ranges([0.46, 0.57], [0.48, 0.67])
+
+
+def test_seed_comparison_refits_the_map_with_the_learners_seeds(smap):
+    wide = [fit(smap.embeddings, n_neighbors=50, seed=s)[0] for s in (0, 1)]
+    runs = sm.seed_comparison(smap, wide, k=10)
+    assert list(runs.index) == [0, 1]
+    itself = sm.neighbour_overlap(smap.embeddings, smap.xy_umap, 10)
+    assert runs.loc[0, "kept@10 (map above)"] == pytest.approx(itself, abs=1e-3)  # seed 0 is the map itself
+    theirs = sm.neighbour_overlap(smap.embeddings, wide[1].embedding_, 10)
+    assert runs.loc[1, "kept@10 (yours)"] == pytest.approx(theirs, abs=1e-3)
+    assert runs.loc[0, "kept@10 (map above)"] != runs.loc[1, "kept@10 (map above)"]  # another seed, another map
+
+
 def test_umap_check(smap, capsys):
     import umap
 
     assert ex.check_umap(..., smap).passed is False
     assert ex.check_umap(smap.xy_umap, smap).passed is False
+    assert "not a single reducer" in capsys.readouterr().out
+    assert ex.check_umap([smap.xy_umap], smap).passed is False
     assert "umap.UMAP object itself" in capsys.readouterr().out
-    unfitted = umap.UMAP(n_neighbors=50, metric="cosine", random_state=0)
-    assert ex.check_umap(unfitted, smap).passed is False
+    unfitted = umap.UMAP(n_neighbors=50, metric="cosine", n_epochs=30, random_state=0)
+    assert ex.check_umap([unfitted], smap).passed is False
     assert "not fitted" in capsys.readouterr().out
-    wrong = umap.UMAP(n_neighbors=20, metric="euclidean")
-    assert ex.check_umap(wrong, smap).passed is False
+    wrong = umap.UMAP(n_neighbors=20, metric="euclidean", random_state=3)
+    assert ex.check_umap([wrong], smap).passed is False
     out = capsys.readouterr().out
-    assert "n_neighbors is 20" in out and "metric is 'euclidean'" in out and "random_state" in out
-    wide, _ = fit(smap.embeddings, n_neighbors=50)
+    assert "n_neighbors is 20" in out and "metric is 'euclidean'" in out and "change only n_neighbors" in out
+    wide = [fit(smap.embeddings, n_neighbors=50, seed=s)[0] for s in (0, 1)]
+    assert ex.check_umap(wide[:1], smap).passed is False
+    assert "at least 2" in capsys.readouterr().out
+    assert ex.check_umap([wide[0], wide[0]], smap).passed is False
+    assert "different for each reducer" in capsys.readouterr().out
     assert ex.check_umap(wide, smap).passed is True
-    assert "keeps" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "over 2 seeds [0, 1]" in out and "kept@10: n_neighbors=50" in out and "island agreement" in out

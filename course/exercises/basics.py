@@ -88,3 +88,61 @@ def check_search(query, answer, model, corpus_emb, texts: Sequence[str], topics:
                     f"{on_topic} of your {k} hits are about {topic}:\n{lines}",
                     f"only {on_topic} of your {k} hits are about {topic}:\n{lines}\n"
                     f"   Make the question more clearly about {topic}.")
+
+
+BGE_QUERY = "Represent this sentence for searching relevant passages: "  # bge-*-en-v1.5's query instruction
+PROMPT_QUESTION = "Which horse breed suits a beginner rider?"
+PROMPT_PASSAGE = "Calm, steady breeds such as the Haflinger suit riders who are just starting out."
+
+
+def _vector(x):
+    """One embedding as a flat float array, or None if it is not one vector."""
+    import numpy as np
+
+    try:
+        v = np.asarray(x.detach().cpu() if hasattr(x, "detach") else x, dtype=np.float32)
+    except (TypeError, ValueError):
+        return None
+    return v.ravel() if v.ndim == 1 or (v.ndim == 2 and v.shape[0] == 1) else None
+
+
+@exercise("01.3", "Query and document prompts")
+def check_prompts(answer, model, question: str = PROMPT_QUESTION, passage: str = PROMPT_PASSAGE,
+                  instruction: str = BGE_QUERY) -> bool:
+    """Pass if `answer` is (query vector, passage vector) from a bge-style model: the question
+    encoded with the query instruction in front (encode_query), the passage with no prompt
+    (encode_document). `model` is the same weights without prompts, to compute what is expected."""
+    import numpy as np
+
+    if not_attempted(answer):
+        return placeholder("build SentenceTransformer(name, prompts={'query': instruction}), then set answer "
+                           "to (its encode_query(question), its encode_document(passage)).")
+    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
+        return feedback(False, "", "answer should be a pair: (query vector, passage vector).")
+    got = [_vector(v) for v in answer]
+    dim = model.get_embedding_dimension()
+    if any(v is None or v.shape != (dim,) for v in got):
+        return feedback(False, "", f"Each part should be one vector of {dim} numbers: encode one string "
+                        "(the question, then the passage), not a list of several.")
+    plain_q, prompted_q, plain_p, prompted_p = model.encode(
+        [question, instruction + question, passage, instruction + passage])
+    q, p = got
+
+    def same(a, b):
+        return bool(np.allclose(a, b, atol=1e-4))
+
+    if same(q, plain_p) or same(p, prompted_q):
+        return feedback(False, "", "The two are swapped: answer = (query vector, passage vector).")
+    if same(q, plain_q):
+        return feedback(False, "", "The question was encoded without the instruction: build the model with "
+                        "prompts={'query': instruction} and encode the question with encode_query.")
+    if same(p, prompted_p):
+        return feedback(False, "", "The passage got the query instruction: bge-style models put it before "
+                        "queries only. Encode the passage with encode_document.")
+    if not (same(q, prompted_q) and same(p, plain_p)):
+        return feedback(False, "", "These are not the vectors encode_query(question) and "
+                        "encode_document(passage) give for a model built from `name` with "
+                        "prompts={'query': instruction}.")
+    shift = float(model.similarity(prompted_q, plain_q))
+    return feedback(True, f"the query vector is encode(instruction + question): cosine {shift:.3f} with the "
+                    "question encoded bare; the passage has no prompt, as bge-style models expect.", "")

@@ -7,34 +7,54 @@ from collections.abc import Sequence
 from course.exercises import exercise, feedback, not_attempted, placeholder
 
 
-@exercise("02.1", "Refit UMAP with a wider neighbourhood")
-def check_umap(answer, smap, n_neighbors: int = 50, k: int = 10) -> bool:
-    """Pass if `answer` is a umap.UMAP fitted on the map's embeddings with the asked
-    n_neighbors, cosine metric and a fixed random_state; then compare it with the map's UMAP."""
-    from course.semantic_map import island_agreement, neighbour_overlap
-
-    if not_attempted(answer):
-        return placeholder(f"fit umap.UMAP(n_neighbors={n_neighbors}, ...) on the embeddings and set "
-                           "answer to the fitted reducer.")
-    layout = getattr(answer, "embedding_", None)
-    if not hasattr(answer, "n_neighbors") or not hasattr(answer, "metric"):
-        return feedback(False, "", "answer should be the umap.UMAP object itself, after "
-                        "reducer.fit_transform(embeddings) (not the 2D array it returns).")
-    problems = [msg for bad, msg in (
-        (answer.n_neighbors != n_neighbors, f"n_neighbors is {answer.n_neighbors}, not {n_neighbors}"),
-        (answer.metric != "cosine", f"metric is {answer.metric!r}: the model compares sentences by cosine"),
-        (answer.random_state is None, "random_state is not set, so the picture changes on every run"),
+def _umap_problems(reducer, smap, n_neighbors: int) -> list[str]:
+    """What is wrong with one fitted reducer for the exercise (empty list: nothing)."""
+    if not hasattr(reducer, "n_neighbors") or not hasattr(reducer, "metric"):
+        return ["each item should be a umap.UMAP object itself, after .fit(embeddings) or "
+                ".fit_transform(embeddings) (not the 2D array fit_transform returns)"]
+    layout = getattr(reducer, "embedding_", None)
+    seed = reducer.random_state
+    return [f"seed {seed}: {msg}" for bad, msg in (
+        (reducer.n_neighbors != n_neighbors, f"n_neighbors is {reducer.n_neighbors}, not {n_neighbors}"),
+        (reducer.metric != "cosine", f"metric is {reducer.metric!r}: the model compares sentences by cosine"),
+        (reducer.n_epochs != smap.umap.n_epochs or reducer.min_dist != smap.umap.min_dist,
+         f"n_epochs={reducer.n_epochs}, min_dist={reducer.min_dist}; the map above used "
+         f"n_epochs={smap.umap.n_epochs}, min_dist={smap.umap.min_dist}: change only n_neighbors"),
         (layout is None or getattr(layout, "shape", None) != (len(smap.texts), 2),
          f"it is not fitted on the {len(smap.texts)} corpus embeddings (call fit_transform)"),
     ) if bad]
+
+
+@exercise("02.1", "Refit UMAP with a wider neighbourhood, over seeds")
+def check_umap(answer, smap, n_neighbors: int = 50, k: int = 10, min_seeds: int = 2) -> bool:
+    """Pass if `answer` is a list of umap.UMAP reducers fitted on the map's embeddings, one per seed,
+    with the asked n_neighbors (everything else as the map above); then compare them, seed by seed,
+    with the map's UMAP refitted on the same seeds, and say which differences hold over seeds."""
+    from course.semantic_map import compare_ranges, seed_comparison
+
+    if not_attempted(answer):
+        return placeholder(f"fit umap.UMAP(n_neighbors={n_neighbors}, ...) once per seed in seeds and set "
+                           "answer to the list of fitted reducers.")
+    if not isinstance(answer, (list, tuple)):
+        return feedback(False, "", "answer should be a list with one fitted reducer per seed in seeds, "
+                        "not a single reducer: one map is one draw of the seed.")
+    problems = [msg for reducer in answer for msg in _umap_problems(reducer, smap, n_neighbors)]
     if problems:
         return feedback(False, "", "; ".join(problems) + ".")
-    theirs, ours = neighbour_overlap(smap.embeddings, layout, k), neighbour_overlap(smap.embeddings, smap.xy_umap, k)
-    gaps_theirs = island_agreement(smap.embeddings, smap.topics, layout)
-    gaps_ours = island_agreement(smap.embeddings, smap.topics, smap.xy_umap)
-    return feedback(True, f"your map (n_neighbors={n_neighbors}) keeps {theirs:.0%} of the true "
-                    f"neighbours@{k}, the map above (n_neighbors={smap.umap.n_neighbors}) {ours:.0%}; "
-                    f"island gaps vs topic similarity: Spearman {gaps_theirs:.2f} vs {gaps_ours:.2f}.", "")
+    seeds = [r.random_state for r in answer]
+    if None in seeds or len(set(seeds)) < max(min_seeds, len(seeds)):
+        return feedback(False, "", f"random_state should be set and different for each reducer (got {seeds}); "
+                        f"fit at least {min_seeds}, one per seed in seeds.")
+    runs = seed_comparison(smap, answer, k)
+    lines = []
+    for what in (f"kept@{k}", "island agreement"):
+        yours, theirs = runs[f"{what} (yours)"], runs[f"{what} (map above)"]
+        lines.append(f"   {what}: n_neighbors={n_neighbors} {yours.min():.2f}-{yours.max():.2f}, "
+                     f"n_neighbors={smap.umap.n_neighbors} {theirs.min():.2f}-{theirs.max():.2f}: "
+                     f"{compare_ranges(yours, theirs)}")
+    return feedback(True, f"over {len(seeds)} seeds {seeds} (kept@{k}: share of the {k} true neighbours "
+                    "kept on the map; island agreement: Spearman of island gaps vs topic similarity):\n"
+                    + "\n".join(lines), "")
 
 
 @exercise("02.2", "A sentence between two topics")
