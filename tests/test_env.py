@@ -106,3 +106,78 @@ def test_a_profile_chosen_on_the_command_line_moves_artifacts_to_smoke(monkeypat
     assert env.profile().name == "smoke" and env.artifacts_dir() == tmp_path / "artifacts" / "smoke"
     with pytest.raises(env.ProfileError, match="'turbo' is not a course profile"):
         env.use_profile("turbo")
+
+
+# ---------------------------------------------------------------- COURSE_CLASSROOM=1
+
+@pytest.fixture
+def classroom(monkeypatch):
+    """COURSE_CLASSROOM=1 in a process that has not decided its device or network yet; every
+    global the switch touches (env vars, torch's MPS check, the cached decisions) is restored."""
+    import torch
+
+    monkeypatch.setenv("COURSE_CLASSROOM", "1")
+    monkeypatch.delenv("COURSE_PROFILE", raising=False)
+    for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE", "COURSE_OFFLINE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    monkeypatch.setattr(torch.backends.mps, "is_available", torch.backends.mps.is_available)
+    env.device.cache_clear()
+    env.is_online.cache_clear()
+    yield monkeypatch
+    env.device.cache_clear()
+    env.is_online.cache_clear()
+
+
+def test_classroom_runs_the_cpu_profile_even_under_ci_unless_a_profile_is_named(classroom):
+    classroom.setenv("CI", "true")
+    assert env.in_ci() and env.profile_name() == "cpu"
+    classroom.setenv("COURSE_PROFILE", "smoke")  # the instructor may still pick one for the whole class
+    assert env.profile_name() == "smoke"
+    classroom.setenv("COURSE_CLASSROOM", "0")
+    classroom.delenv("COURSE_PROFILE")
+    assert env.profile_name() == "smoke"  # switched off: CI's smoke again
+
+
+def test_classroom_is_offline_at_once_without_probing(classroom):
+    classroom.setattr(env, "probe", lambda *a, **k: pytest.fail("probed the network in a classroom"))
+    start = time.perf_counter()
+    assert env.is_online() is False
+    assert time.perf_counter() - start < 0.1
+    assert all(env.os.environ[v] == "1" for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def test_classroom_trains_on_the_cpu_even_where_a_gpu_is(classroom, tmp_path):
+    """The Trainer picks MPS or CUDA by itself when it sees one; in a classroom it sees neither."""
+    import torch
+    from sentence_transformers import SentenceTransformerTrainingArguments
+    from transformers.utils.import_utils import is_torch_mps_available
+
+    classroom.setattr(torch.backends.mps, "is_available", lambda: True)  # an Apple-silicon laptop
+    classroom.setattr(torch.backends.mps, "is_built", lambda: True)
+    is_torch_mps_available.cache_clear()
+    try:
+        classroom.setenv("COURSE_CLASSROOM", "0")
+        assert SentenceTransformerTrainingArguments(output_dir=str(tmp_path)).device.type == "mps"
+        classroom.setenv("COURSE_CLASSROOM", "1")
+        assert env.device() == "cpu" and env.profile().device == "cpu"
+        assert env.os.environ["CUDA_VISIBLE_DEVICES"] == "" and not torch.backends.mps.is_available()
+        assert SentenceTransformerTrainingArguments(output_dir=str(tmp_path)).device.type == "cpu"
+    finally:
+        is_torch_mps_available.cache_clear()
+
+
+def test_classroom_in_a_process_that_already_uses_its_gpu_says_to_restart(classroom):
+    import torch
+
+    classroom.setattr(torch.cuda, "is_available", lambda: True)  # CUDA answered before the switch was read
+    with pytest.raises(env.CourseError, match="restart the kernel"):
+        env.device()
+
+
+def test_the_banner_shows_the_classroom_switch(classroom):
+    line = env.banner()
+    assert "\n" not in line and "classroom (COURSE_CLASSROOM=1" in line
+    assert "profile=cpu | device=cpu" in line and "offline (packaged model, course data)" in line
+    classroom.setenv("COURSE_CLASSROOM", "0")
+    assert "classroom" not in env.banner()
