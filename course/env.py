@@ -69,11 +69,26 @@ def classroom() -> bool:
 
     What decides a notebook's numbers is pinned: offline (packaged model and course data,
     decided at once, no network probe, no downloads), the cpu profile unless COURSE_PROFILE
-    names one, and the CPU even where a GPU is (a GPU or Apple's MPS computes in another
-    order and trains with other sizes). Seeds need no pin: each profile fixes them (P.seeds)
-    and the notebooks pass them to every random step.
+    names one, the CPU even where a GPU is (a GPU or Apple's MPS computes in another order
+    and trains with other sizes), and the math libraries' code path (pin_math_libraries).
+    Seeds need no pin: each profile fixes them (P.seeds) and the notebooks pass them to every
+    random step.
     """
     return _truthy("COURSE_CLASSROOM")
+
+
+# What Intel's math libraries under torch (MKL, oneDNN) need to add up the same way on every Intel
+# CPU with AVX2 and at any thread count; they read these variables when they start.
+MATH_PINS = {"MKL_CBWR": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+
+
+def pin_math_libraries() -> None:
+    """Pin MKL to its reproducible AVX2 code path and oneDNN to AVX2 (unless already set), so a
+    laptop's matrix products give the projector's bits: without it they change in the last bit
+    with the thread count and the processor, enough to move a UMAP point or flip a near tie.
+    Runs on `import course` in a classroom, before torch loads those libraries."""
+    for var, value in MATH_PINS.items():
+        os.environ.setdefault(var, value)
 
 
 def in_ci() -> bool:
@@ -265,3 +280,7 @@ def artifacts_dir() -> Path:
             path = path / "smoke"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+if classroom():
+    pin_math_libraries()

@@ -181,3 +181,25 @@ def test_the_banner_shows_the_classroom_switch(classroom):
     assert "profile=cpu | device=cpu" in line and "offline (packaged model, course data)" in line
     classroom.setenv("COURSE_CLASSROOM", "0")
     assert "classroom" not in env.banner()
+
+
+def _env_after_import(**variables) -> dict:
+    """os.environ of a fresh Python right after `import course` (torch not loaded yet)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    base = {k: v for k, v in os.environ.items() if k not in ("COURSE_CLASSROOM", *env.MATH_PINS)}
+    code = "import json, os, sys, course; print(json.dumps({**os.environ, 'torch': 'torch' in sys.modules}))"
+    done = subprocess.run([sys.executable, "-c", code], env={**base, **variables}, capture_output=True,
+                          text=True, timeout=120, check=True)
+    return json.loads(done.stdout)
+
+
+def test_classroom_pins_the_math_libraries_before_torch_loads():
+    pinned = _env_after_import(COURSE_CLASSROOM="1")
+    assert pinned["torch"] is False  # so MKL and oneDNN read the pins when torch loads them later
+    assert {k: pinned.get(k) for k in env.MATH_PINS} == {"MKL_CBWR": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    assert _env_after_import(COURSE_CLASSROOM="1", MKL_CBWR="AVX512")["MKL_CBWR"] == "AVX512"  # yours stays
+    assert not set(env.MATH_PINS) & set(_env_after_import())  # no classroom: nothing pinned
