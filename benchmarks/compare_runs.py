@@ -40,6 +40,13 @@ def shown(cell) -> str:
     return _IDS.sub("ID", "".join(parts))
 
 
+def _excerpt(text: str, at: int, width: int = 60) -> str:
+    """The line around position `at`, at most `width` characters either side of it."""
+    start = max(text.rfind("\n", 0, at) + 1, at - width)
+    end = text.find("\n", at)
+    return text[start:min(at + width, len(text) if end == -1 else end)]
+
+
 def compare(a: Path, b: Path) -> dict:
     """Cells with output, identical ones, and where each other cell first differs."""
     cells = [[c for c in nbformat.read(p, as_version=4).cells if c.cell_type == "code"] for p in (a, b)]
@@ -53,8 +60,7 @@ def compare(a: Path, b: Path) -> dict:
         counted += 1
         if sx != sy:
             at = next((i for i, (u, v) in enumerate(zip(sx, sy, strict=False)) if u != v), min(len(sx), len(sy)))
-            start = max(sx.rfind("\n", 0, at) + 1, at - 60)  # the differing line, or 60 characters before
-            differing.append({"cell": number, "a": sx[start:at + 60], "b": sy[start:at + 60]})
+            differing.append({"cell": number, "a": _excerpt(sx, at), "b": _excerpt(sy, at)})
     return {"cells_with_output": counted, "identical": counted - len(differing), "differing": differing}
 
 

@@ -203,3 +203,31 @@ def test_classroom_pins_the_math_libraries_before_torch_loads():
     assert {k: pinned.get(k) for k in env.MATH_PINS} == {"MKL_CBWR": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
     assert _env_after_import(COURSE_CLASSROOM="1", MKL_CBWR="AVX512")["MKL_CBWR"] == "AVX512"  # yours stays
     assert not set(env.MATH_PINS) & set(_env_after_import())  # no classroom: nothing pinned
+
+
+def test_compare_runs_counts_the_cells_that_printed_something_else(tmp_path):
+    """benchmarks/compare_runs.py: the check an instructor runs on the projector's and a laptop's outputs."""
+    import importlib.util
+
+    import nbformat
+
+    spec = importlib.util.spec_from_file_location("compare_runs", env.Path(__file__).parents[1] / "benchmarks" /
+                                                  "compare_runs.py")
+    compare_runs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(compare_runs)
+
+    def run(folder, point, figure_id, bar):
+        cells = [nbformat.v4.new_code_cell(s) for s in ("print(x)", "fig", "train()", "y = 1")]
+        cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"on the map at {point}\n")]
+        cells[1].outputs = [nbformat.v4.new_output("display_data", {"text/html": f"<div id='{figure_id}'>"})]
+        cells[2].outputs = [nbformat.v4.new_output(
+            "display_data", {"application/vnd.jupyter.widget-view+json": {}, "text/plain": bar})] if bar else []
+        (tmp_path / folder).mkdir()
+        nbformat.write(nbformat.v4.new_notebook(cells=cells), tmp_path / folder / "02_map.ipynb")
+        return compare_runs.compare
+
+    run("projector", "[ 1.55 -0.59]", "3a1b08e7-8ff8-452c-af1d-2ceb0a3c97fd", "Batches: 100%")
+    compare = run("laptop", "[ 1.47 -0.64]", "938a2b22-753b-43ac-99f9-705f42a30d81", None)
+    result = compare(tmp_path / "projector" / "02_map.ipynb", tmp_path / "laptop" / "02_map.ipynb")
+    assert result["cells_with_output"] == 2 and result["identical"] == 1  # figure ids and progress bars don't count
+    assert result["differing"] == [{"cell": 0, "a": "on the map at [ 1.55 -0.59]", "b": "on the map at [ 1.47 -0.64]"}]
