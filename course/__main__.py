@@ -4,7 +4,8 @@
   run         execute every notebook headless into build/ (the course's main job)
   site        build the course website build/site/ from the executed notebooks (offline)
   strip       strip outputs from notebooks (before committing)
-  sync-links  rewrite Colab badges / install lines from course/meta.py
+  sync-links  rewrite Colab badges, setup cells and the README map from course/meta.py
+              (--ref TAG pins them to a git tag or branch)
   train       fine-tune an embedding model (see notebook 06; works under accelerate launch)
   timings     per-section run times of the executed copies in build/; --minutes: the README's minutes rule
   warm        before a class: run and cache the named notebooks' slow steps, list cells still over 30 s
@@ -80,17 +81,28 @@ def strip(argv: list[str]) -> int:
     return 0
 
 
-def sync_links() -> int:
-    from course.nbtools import notebooks, sync_ending, sync_readme
+def sync_links(argv: list[str]) -> int:
+    """Regenerate the notebooks' Colab badges and setup cells and the README's course map."""
+    from course import meta
+    from course.nbtools import known_ref, notebooks, set_branch, sync_ending, sync_readme
     from course.nbtools import sync_links as sync
 
+    ap = argparse.ArgumentParser(prog="python -m course sync-links", description=sync_links.__doc__)
+    ap.add_argument("--ref", help=f"git tag or branch that Colab opens and pip installs (default: "
+                    f"BRANCH in course/meta.py, now {meta.BRANCH!r}); it becomes the new BRANCH")
+    args = ap.parse_args(argv)
+    ref = meta.check_ref(meta.BRANCH if args.ref is None else args.ref)
+    if set_branch(ref):
+        print(f"course/meta.py: BRANCH = {ref!r}")
     for path in notebooks():
-        if sync(path):
+        if sync(path, ref):
             print(f"updated links in {path}")
         if sync_ending(path):
             print(f"updated the progress cell and next-notebook link at the end of {path}")
-    if sync_readme():
+    if sync_readme(ref=ref):
         print("updated the course map in README.md")
+    print(f"Colab badges and install lines point at {ref!r}" + ("" if known_ref(ref) is not False else
+          f"; it is no tag or branch here yet: commit, then `git tag {ref}` and `git push origin {ref}`"))
     return 0
 
 
@@ -146,7 +158,7 @@ def dispatch(argv: list[str]) -> int:
     if cmd == "strip":
         return strip(rest)
     if cmd == "sync-links":
-        return sync_links()
+        return sync_links(rest)
     if cmd == "site":
         from course.site import cli as site_cli
 

@@ -2,7 +2,8 @@
 
 Everything a notebook sizes itself by comes from `profile()`, so one environment variable
 (`COURSE_PROFILE`) switches the whole course between a seconds-long smoke run, a real CPU
-run and the full GPU run.
+run and the full GPU run. `COURSE_CLASSROOM=1` pins every laptop of a class to the
+projector's path: offline, the cpu profile, the CPU (see `classroom()`).
 """
 
 from __future__ import annotations
@@ -63,6 +64,33 @@ def in_colab() -> bool:
     return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
 
 
+def classroom() -> bool:
+    """True when COURSE_CLASSROOM=1: every laptop in a class runs the path the projector runs.
+
+    What decides a notebook's numbers is pinned: offline (packaged model and course data,
+    decided at once, no network probe, no downloads), the cpu profile unless COURSE_PROFILE
+    names one, the CPU even where a GPU is (a GPU or Apple's MPS computes in another order
+    and trains with other sizes), and the math libraries' code path (pin_math_libraries).
+    Seeds need no pin: each profile fixes them (P.seeds) and the notebooks pass them to every
+    random step.
+    """
+    return _truthy("COURSE_CLASSROOM")
+
+
+# What Intel's math libraries under torch (MKL, oneDNN) need to add up the same way on every Intel
+# CPU with AVX2 and at any thread count; they read these variables when they start.
+MATH_PINS = {"MKL_CBWR": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+
+
+def pin_math_libraries() -> None:
+    """Pin MKL to its reproducible AVX2 code path and oneDNN to AVX2 (unless already set), so a
+    laptop's matrix products give the projector's bits: without it they change in the last bit
+    with the thread count and the processor, enough to move a UMAP point or flip a near tie.
+    Runs on `import course` in a classroom, before torch loads those libraries."""
+    for var, value in MATH_PINS.items():
+        os.environ.setdefault(var, value)
+
+
 def in_ci() -> bool:
     """True under CI or pytest, where every run must be the seconds-long smoke run."""
     return _truthy("CI") or "PYTEST_CURRENT_TEST" in os.environ or "pytest" in sys.modules
@@ -70,9 +98,12 @@ def in_ci() -> bool:
 
 @functools.cache
 def device() -> str:
-    """The one place that picks the device: cuda, then mps, then cpu."""
+    """The one place that picks the device: cuda, then mps, then cpu; cpu in a classroom."""
     import torch
 
+    if classroom():
+        hide_accelerators()
+        return "cpu"
     if torch.cuda.is_available():
         return "cuda"
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
@@ -80,8 +111,31 @@ def device() -> str:
     return "cpu"
 
 
+def hide_accelerators() -> None:
+    """Let torch, and every library that picks its own device, see only the CPU.
+
+    The sentence-transformers Trainer moves the model to CUDA or MPS by itself whenever one is
+    available, whatever device the model was loaded on. CUDA_VISIBLE_DEVICES="" hides CUDA GPUs
+    from a process that has not asked CUDA for its devices yet; MPS has no such variable, so
+    torch's MPS check is made to answer False (and transformers' cached copy of it, if already
+    imported, is cleared). A process that already saw its GPU cannot unsee it: that is a
+    CourseError that says to restart.
+    """
+    import torch
+
+    os.environ["CUDA_VISIBLE_DEVICES"] = ""
+    torch.backends.mps.is_available = lambda: False
+    hf_utils = sys.modules.get("transformers.utils.import_utils")
+    if hf_utils is not None:
+        hf_utils.is_torch_mps_available.cache_clear()
+    if torch.cuda.is_available():
+        raise CourseError("COURSE_CLASSROOM=1 runs on the CPU, but this Python process already uses its GPU: "
+                          "restart the kernel (or the command) and run the setup cell first.")
+
+
 def profile_name() -> str:
-    """Resolve the profile: COURSE_PROFILE, else smoke under CI/pytest, gpu with CUDA, else cpu."""
+    """Resolve the profile: COURSE_PROFILE, else cpu in a classroom, smoke under CI/pytest,
+    gpu with CUDA, else cpu."""
     name = os.environ.get("COURSE_PROFILE", "").strip().lower()
     if name:
         if name not in PROFILES:
@@ -89,6 +143,8 @@ def profile_name() -> str:
                 f"COURSE_PROFILE={name!r} is not a course profile; use one of {', '.join(PROFILES)}."
             )
         return name
+    if classroom():
+        return "cpu"
     if in_ci():
         return "smoke"
     return "gpu" if device() == "cuda" else "cpu"
@@ -129,10 +185,11 @@ def probe(host: str = HUB_HOST, port: int = 443, timeout: float = 1.0) -> bool:
 def is_online() -> bool:
     """Decide once, in about a second at most, whether the model hub is reachable.
 
-    HF_HUB_OFFLINE=1 (or COURSE_OFFLINE=1) forces offline without probing. When offline,
-    the Hugging Face offline flags are set so no library later waits ~70 s on a timeout.
+    HF_HUB_OFFLINE=1, COURSE_OFFLINE=1 or COURSE_CLASSROOM=1 forces offline without probing.
+    When offline, the Hugging Face offline flags are set so no library later waits ~70 s on
+    a timeout or downloads anything.
     """
-    if any(_truthy(v) for v in (*_OFFLINE_VARS, "COURSE_OFFLINE")):
+    if classroom() or any(_truthy(v) for v in (*_OFFLINE_VARS, "COURSE_OFFLINE")):
         online = False
     else:
         online = probe()
@@ -179,12 +236,18 @@ def versions() -> dict[str, str]:
 
 
 def banner(p: Profile | None = None) -> str:
-    """One line that says which path ran: profile, device, online/offline, key versions."""
+    """One line that says which path ran: profile, device, online/offline, classroom mode,
+    where artifacts go when COURSE_ARTIFACTS moved them (Google Drive on Colab), key versions."""
     p = p or profile()
     where = "Colab" if in_colab() else "local"
     net = "online (hub models and data)" if p.online else "offline (packaged model, course data)"
-    libs = ", ".join(f"{k} {v}" for k, v in versions().items() if k != "mteb")
-    return f"course | profile={p.name} | device={p.device} | {where}, {net} | {libs}"
+    parts = [f"course | profile={p.name} | device={p.device} | {where}, {net}"]
+    if classroom():
+        parts.append("classroom (COURSE_CLASSROOM=1: offline, cpu, the projector's numbers)")
+    if os.environ.get("COURSE_ARTIFACTS"):
+        parts.append(f"artifacts in {os.environ['COURSE_ARTIFACTS']}")
+    parts.append(", ".join(f"{k} {v}" for k, v in versions().items() if k != "mteb"))
+    return " | ".join(parts)
 
 
 def setup_plotting() -> None:
@@ -217,3 +280,7 @@ def artifacts_dir() -> Path:
             path = path / "smoke"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+if classroom():
+    pin_math_libraries()

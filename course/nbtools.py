@@ -6,17 +6,24 @@ Used by the notebook authoring scripts and by tests; a learner never needs it.
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import nbformat
 
 from course import meta
+from course.env import CourseError
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 SETUP_MARK = "# Setup:"
 _BADGE_RE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)")
-_PIP_RE = re.compile(r'%pip install -q "[^"]*"')
+# The course's own links and install lines (a ref may hold '/', a path component may not end it).
+_COLAB_RE = re.compile(rf"(https://colab\.research\.google\.com/github/{re.escape(meta.REPO)}/blob/)"
+                       r"[A-Za-z0-9._/-]+?/((?:notebooks/)?[^/\s)\]]+\.ipynb)")
+_PIP_RE = re.compile(rf'%pip install -q "{re.escape(meta.PACKAGE)} @ git\+https://github\.com/'
+                     rf'{re.escape(meta.REPO)}@[^"]*"')
+_BRANCH_RE = re.compile(r'^BRANCH = "[^"\n]*"', re.M)
 
 
 def md(text: str):
@@ -35,13 +42,26 @@ def header(path: str, title: str, goals: list[str], minutes: int) -> list:
     return [md("\n".join(lines))]
 
 
-def setup_cell() -> object:
-    """Colab installs the course package; elsewhere the cell only imports it."""
+DRIVE_ARTIFACTS = "/content/drive/MyDrive/embedding-course/artifacts"
+
+
+def setup_cell(ref: str | None = None) -> object:
+    """The setup cell every notebook starts with: on Colab it installs the course package at
+    `ref` (default meta.BRANCH) and, with the USE_DRIVE box ticked (a Colab form field), mounts
+    Google Drive and keeps the artifacts there, so 05 -> 06 -> 07 share triplets and the tuned
+    model across runtimes; elsewhere it only imports the course (the box does nothing)."""
     return code(f'''
 {SETUP_MARK} on Colab this installs the course package; elsewhere it does nothing.
+# On Colab, tick USE_DRIVE to keep triplets and models on Google Drive for the next notebooks.
+USE_DRIVE = False  #@param {{type:"boolean"}}
+import os
 import sys
 if "google.colab" in sys.modules:
-    %pip install -q "{meta.pip_spec()}"
+    %pip install -q "{meta.pip_spec(ref)}"
+    if USE_DRIVE:
+        from google.colab import drive
+        drive.mount("/content/drive")
+        os.environ["COURSE_ARTIFACTS"] = "{DRIVE_ARTIFACTS}"
 import course
 P = course.profile()  # every size knob in this notebook comes from P
 course.setup_plotting()
@@ -142,19 +162,56 @@ def dirty_reasons(path: Path) -> list[str]:
     return out
 
 
-def sync_links(nb_path: Path) -> bool:
-    """Rewrite the Colab badge and pip line of one notebook from course.meta; True if changed."""
+def pin(text: str, ref: str) -> str:
+    """`text` with every course Colab link and course install line pointed at `ref`."""
+    text = _COLAB_RE.sub(lambda m: m.group(1) + ref + "/" + m.group(2), text)
+    return _PIP_RE.sub(lambda _: f'%pip install -q "{meta.pip_spec(ref)}"', text)
+
+
+def sync_links(nb_path: Path, ref: str | None = None) -> bool:
+    """Rewrite one notebook's Colab badge, setup cell (with its install line) and any other
+    course link from course.meta at `ref` (default meta.BRANCH); True if the file changed."""
+    ref = meta.check_ref(meta.BRANCH if ref is None else ref)
     nb = nbformat.read(nb_path, as_version=4)
     rel = f"notebooks/{nb_path.name}"
+    setup = next((c for c in nb.cells if c.cell_type == "code" and c.source.startswith(SETUP_MARK)), None)
     changed = False
     for cell in nb.cells:
-        new = _BADGE_RE.sub(lambda _: meta.colab_badge(rel), cell.source)
-        new = _PIP_RE.sub(lambda _: f'%pip install -q "{meta.pip_spec()}"', new)
+        new = setup_cell(ref).source if cell is setup else pin(cell.source, ref)
+        new = _BADGE_RE.sub(lambda _: meta.colab_badge(rel, ref), new)
         if new != cell.source:
             cell.source, changed = new, True
     if changed:
         nbformat.write(nb, nb_path)
     return changed
+
+
+def set_branch(ref: str, path: Path = Path(meta.__file__)) -> bool:
+    """Make `ref` the BRANCH in course/meta.py (and in this process); True if the file changed.
+
+    The ref lives in meta.py so that everything generated from it (badges, install lines, the
+    website's links, the tests that compare them) agrees, also in the tagged release itself.
+    """
+    ref = meta.check_ref(ref)
+    text = path.read_text(encoding="utf-8")
+    if _BRANCH_RE.search(text) is None:
+        raise CourseError(f'{path} has no line BRANCH = "..."; restore it from git (git checkout {path}).')
+    new = _BRANCH_RE.sub(f'BRANCH = "{ref}"', text, count=1)
+    meta.BRANCH = ref
+    if new != text:
+        path.write_text(new, encoding="utf-8")
+    return new != text
+
+
+def known_ref(ref: str, repo: Path = ROOT) -> bool | None:
+    """Whether `ref` names a commit (tag, branch) in the git clone at `repo`; None without git."""
+    try:
+        found = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+                               cwd=repo, capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    inside = subprocess.run(["git", "rev-parse", "--git-dir"], cwd=repo, capture_output=True, timeout=30)
+    return found.returncode == 0 if inside.returncode == 0 else None
 
 
 def notebooks() -> list[Path]:
@@ -174,21 +231,23 @@ def about(nb) -> tuple[str, list[str], str]:
     return title, goals, minutes.group(1) + " min" if minutes else "?"
 
 
-def course_map() -> str:
+def course_map(ref: str | None = None) -> str:
     """The README's course map, one row per notebook, generated from the notebooks' first cells."""
     rows = ["| # | notebook | first goal | time | open |", "|---|---|---|---|---|"]
     for path in notebooks():
         title, goals, time = about(nbformat.read(path, as_version=4))
         rows.append(f"| {path.name[:2]} | [{title}](notebooks/{path.name}) | {(goals or [''])[0]} | {time} | "
-                    f"{meta.colab_badge(f'notebooks/{path.name}')} |")
+                    f"{meta.colab_badge(f'notebooks/{path.name}', ref)} |")
     return "\n".join(rows)
 
 
-def sync_readme(readme: Path = ROOT / "README.md") -> bool:
-    """Regenerate the course map between the README's markers; True if it changed."""
+def sync_readme(readme: Path = ROOT / "README.md", ref: str | None = None) -> bool:
+    """Regenerate the course map between the README's markers and point every other course Colab
+    link or install line in it at `ref` (default meta.BRANCH); True if it changed."""
+    ref = meta.check_ref(meta.BRANCH if ref is None else ref)
     text = readme.read_text(encoding="utf-8")
     start, end = text.index(MAP_START) + len(MAP_START), text.index(MAP_END)
-    new = text[:start] + "\n" + course_map() + "\n" + text[end:]
+    new = pin(text[:start], ref) + "\n" + course_map(ref) + "\n" + pin(text[end:], ref)
     if new != text:
         readme.write_text(new, encoding="utf-8")
     return new != text
