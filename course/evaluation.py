@@ -333,9 +333,11 @@ def paired_changes(before_model, after_model, tasks: Sequence[AbsTask], batch_si
     """Each task's main score for two models, the change and its paired 95% interval.
 
     The metric is recomputed per item on the rows mteb scores (test_evaluation.py checks that it
-    equals mteb's number): STS and pair classification resample pairs and recompute Spearman / AP
-    (`stats.paired_metric_diff`); classification resamples test texts (hit or miss) and retrieval
-    queries (nDCG@10 each) with `stats.paired_bootstrap`.
+    equals mteb's number): STS resamples pairs and recomputes Spearman
+    (`stats.paired_metric_diff`); pair classification resamples *premises* (the NLI pairs of one
+    premise share its text, so they are not independent: a cluster bootstrap) and recomputes the
+    AP; classification resamples test texts (hit or miss) and retrieval queries (nDCG@10 each)
+    with `stats.paired_bootstrap`. The `resampled` column says what was drawn.
     """
     import pandas as pd
 
@@ -350,9 +352,10 @@ def paired_changes(before_model, after_model, tasks: Sequence[AbsTask], batch_si
             raise ValueError(f"No per-item recipe for task type {kind!r} ({task.metadata.name}); "
                              f"supported: {sorted(_PER_ITEM)}.")
         d = per_item(task, before_model, after_model, batch_size)
+        resampled = f"{d.groups} {d.unit}" if d.groups else f"{d.n} {_ITEM_UNIT[kind]}"
         rows.append({"task": task.metadata.name, "metric": task.metadata.main_score,
                      "before": d.before, "after": d.after, "change": d.diff, "ci_low": d.low,
-                     "ci_high": d.high, "n": d.n, "verdict": verdict(d)})
+                     "ci_high": d.high, "n": d.n, "resampled": resampled, "verdict": verdict(d)})
     return pd.DataFrame(rows).set_index("task").round(4)
 
 
@@ -383,7 +386,8 @@ def _pair_change(task, before, after, batch_size):
 
     data = task.dataset["test"]
     cos = [pair_cosines(m, data["sentence1"], data["sentence2"], batch_size) for m in (before, after)]
-    return paired_metric_diff(list(data["labels"]), *cos, metric=average_precision_score)
+    return paired_metric_diff(list(data["labels"]), *cos, metric=average_precision_score,
+                              groups=list(data["sentence1"]), unit="premises")
 
 
 def _classification_change(task, before, after, batch_size):
@@ -426,6 +430,8 @@ def query_ndcg(model, split, k: int = 10, batch_size: int = 64) -> np.ndarray:
 
 _PER_ITEM = {"STS": _sts_change, "PairClassification": _pair_change,
              "Classification": _classification_change, "Retrieval": _retrieval_change}
+_ITEM_UNIT = {"STS": "pairs", "PairClassification": "pairs", "Classification": "texts",
+              "Retrieval": "queries"}
 
 
 def pitfall_report(reported: dict[str, float], own: dict[str, float]) -> str:

@@ -186,7 +186,9 @@ def test_paired_changes_recompute_every_main_score(model, run):
         assert row["before"] == pytest.approx(ev.main_score(result, name), abs=1e-4)
         assert row["change"] == 0 and row["ci_low"] == row["ci_high"] == 0
         assert row["verdict"] == "no change (the interval is 0 to 0)"
-    assert same.loc["TestSTS", "n"] == LIMIT
+    assert same.loc["TestSTS", "n"] == LIMIT and same.loc["TestSTS", "resampled"] == f"{LIMIT} pairs"
+    premises = len(set(_task(tasks, PAIRS).dataset["test"]["sentence1"]))
+    assert same.loc[PAIRS, "resampled"] == f"{premises} premises" and premises < LIMIT
 
 
 def test_paired_changes_see_a_different_model(model, run, tiny):

@@ -215,6 +215,7 @@ def test_item_scores_are_what_the_evaluators_compute(trained):
                                      list(sts["score"]), name="sts")])(trained.model)
     items = tr.item_scores(trained.model, heldout, sts)
     assert items.hits.shape == (len(heldout),) and set(np.unique(items.hits)) <= {0.0, 1.0}
+    assert items.anchors == list(heldout["anchor"])  # the premise of each triplet, for the interval
     assert items.accuracy == pytest.approx(scores["heldout_cosine_accuracy"], abs=1e-9)
     assert spearmanr(items.cosines, sts["score"])[0] == pytest.approx(
         scores["sts_spearman_cosine"], abs=1e-6)
@@ -234,6 +235,23 @@ def test_gain_is_judged_by_its_interval():
     assert same.triplets.low < 0 < same.triplets.high and "within noise" in same.lines()[0]
     worse = tr.gain(better, before, sts)
     assert "a real loss" in worse.lines()[0]
+
+
+def test_gain_resamples_the_premises_of_the_heldout_triplets():
+    """4 triplets of a premise flip together: the by-premise interval is wider than the item one."""
+    rng = np.random.default_rng(1)
+    sts = {"score": list(rng.random(30))}
+    cos = np.asarray(sts["score"])
+    anchors = [f"p{i}" for i in range(25) for _ in range(4)]
+    before_hits = np.repeat(rng.random(25) < 0.5, 4).astype(float)
+    after_hits = np.where(np.repeat(rng.random(25) < 0.4, 4), 1.0, before_hits)
+    by_item = tr.gain(tr.ItemScores(before_hits, cos), tr.ItemScores(after_hits, cos), sts)
+    by_premise = tr.gain(tr.ItemScores(before_hits, cos, anchors), tr.ItemScores(after_hits, cos, anchors), sts)
+    assert by_premise.triplets.groups == 25 and by_item.triplets.groups is None
+    assert by_premise.triplets.diff == pytest.approx(by_item.triplets.diff)
+    width = lambda d: d.high - d.low  # noqa: E731
+    assert width(by_premise.triplets) > 1.3 * width(by_item.triplets)
+    assert "from 25 premises" in by_premise.lines()[0] and "premises resampled" in by_premise.lines()[0]
 
 
 def test_loss_vs_seed_sentence_follows_the_table():
