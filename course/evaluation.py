@@ -412,11 +412,12 @@ def _retrieval_change(task, before, after, batch_size):
 
 
 def query_ndcg(model, split, k: int = 10, batch_size: int = 64) -> np.ndarray:
-    """nDCG@k per query (binary relevance), ranking the split's corpus by cosine."""
-    from course.basics import embed
-
-    docs = embed(model, split["corpus"]["text"], batch_size)
-    queries = embed(model, split["queries"]["text"], batch_size)
+    """nDCG@k per query (binary relevance), ranking the split's corpus by cosine. Like mteb, it
+    encodes queries with `model.encode_query` and documents with `model.encode_document`, so
+    the model's query/document prompts (`model.prompts`) apply."""
+    kwargs = {"batch_size": batch_size, "normalize_embeddings": True, "convert_to_numpy": True}
+    docs = model.encode_document(list(split["corpus"]["text"]), **kwargs)
+    queries = model.encode_query(list(split["queries"]["text"]), **kwargs)
     doc_ids = np.asarray(split["corpus"]["id"])
     out = []
     for qid, q in zip(split["queries"]["id"], queries, strict=True):
@@ -432,6 +433,21 @@ _PER_ITEM = {"STS": _sts_change, "PairClassification": _pair_change,
              "Classification": _classification_change, "Retrieval": _retrieval_change}
 _ITEM_UNIT = {"STS": "pairs", "PairClassification": "pairs", "Classification": "texts",
               "Retrieval": "queries"}
+
+
+# Measured on a 2-core laptop-class CPU (profile cpu, offline): the whole of notebook 06, and the
+# same training run from the command line (model load, before/after evaluation, training, save;
+# median of 3 runs 36 s).
+NOTEBOOK_06_MINUTES, TRAIN_CLI_SECONDS = 3, 40
+
+
+def missing_model_hint(path: Path) -> str:
+    """One line for notebook 07 when notebook 06's model is missing: what is missing and how to
+    get it (with how long it takes), and what stands in meanwhile."""
+    return (f"No fine-tuned model in {path}: run notebook 06 (about {NOTEBOOK_06_MINUTES} min on a "
+            f"CPU) or `python -m course train --profile cpu` (about {TRAIN_CLI_SECONDS} s), then run "
+            "this notebook again; until then an untrained tiny BERT stands in, named "
+            "tiny-random-bert-stand-in wherever it appears.")
 
 
 def pitfall_report(reported: dict[str, float], own: dict[str, float]) -> str:

@@ -36,6 +36,8 @@ LOSSES = {
     "cosine": "CosineSimilarityLoss (entailment 1, contradiction 0)",
     "softmax": "SoftmaxLoss (classify entailment vs contradiction)",
 }
+# Losses trained on pairs: loss_data turns each triplet into two rows (positive, negative).
+ROWS_PER_TRIPLET = {"cosine": 2, "softmax": 2}
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 DATA_SOURCES = ("course", "all-nli")
 
@@ -367,7 +369,7 @@ def gain(before: ItemScores, after: ItemScores, sts) -> Gain:
 
 @dataclass
 class TrainResult:
-    """A trained model and what the run left behind."""
+    """A trained model and what the run left behind (batch_size: triplets per step)."""
 
     model: object
     config: TrainConfig
@@ -405,7 +407,8 @@ def load_base(cfg: TrainConfig):
 
 
 def training_args(cfg: TrainConfig, output_dir: str, batch_size: int, progress: bool = True):
-    """SentenceTransformerTrainingArguments for a config: seeded, no checkpoints, no W&B."""
+    """SentenceTransformerTrainingArguments for a config: seeded, no checkpoints, no W&B.
+    `batch_size` is in dataset rows (two rows per triplet for a pair loss)."""
     import torch
     from sentence_transformers import SentenceTransformerTrainingArguments
     from sentence_transformers.base.sampler import BatchSamplers
@@ -435,12 +438,15 @@ def train(cfg: TrainConfig, triplets, model=None, progress: bool = True) -> Trai
     seed_everything(cfg.seed)
     model = model if model is not None else load_base(cfg)
     data = loss_data(triplets, cfg.loss)
-    batch_size = min(auto_batch_size(cfg), len(data))
+    batch_size = min(auto_batch_size(cfg), len(triplets))
+    # a pair loss gets two rows per triplet: twice the rows per step keeps the same triplets per
+    # step and the same number of optimizer steps as the triplet losses (a fair comparison)
+    rows = batch_size * ROWS_PER_TRIPLET.get(cfg.loss, 1)
     loss = make_loss(cfg.loss, model, world_size() > 1, cfg.mini_batch_size)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="course-train-") as tmp:
         trainer = SentenceTransformerTrainer(model=model, train_dataset=data, loss=loss,
-                                             args=training_args(cfg, tmp, batch_size, progress))
+                                             args=training_args(cfg, tmp, rows, progress))
         if not progress:  # without a progress bar the Trainer prints every log line instead
             trainer.remove_callback(PrinterCallback)
         try:

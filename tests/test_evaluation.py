@@ -170,6 +170,20 @@ def test_retrieval_ndcg_equals_per_query_computation(model, run):
     assert ev.main_score(result, "TestRetrieval") == pytest.approx(per_query.mean(), abs=1e-4)
 
 
+def test_retrieval_prompts_reach_mteb_and_the_per_query_recipe(run):
+    """mteb encodes retrieval queries with encode_query and documents with encode_document, so
+    `model.prompts` changes the score; query_ndcg applies them the same way."""
+    tasks, result = run
+    task = _task(tasks, "TestRetrieval")
+    prompted = course.load_embedder(device="cpu")
+    # a long off-topic document prompt: it must reach every document to move the ranking
+    prompted.prompts = {"query": "query: ", "document": "A recipe for tomato soup with basil and garlic. " * 4}
+    score = mteb.evaluate(prompted, tasks=[task], cache=None, show_progress_bar=False).task_results[0].get_score()
+    per_query = ev.query_ndcg(prompted, task.dataset["default"]["test"])
+    assert score == pytest.approx(per_query.mean(), abs=1e-4)
+    assert score != pytest.approx(ev.main_score(result, "TestRetrieval"), abs=1e-6)  # the prompts did something
+
+
 def test_classification_accuracy_equals_per_text_hits(model, run):
     tasks, result = run
     data = _task(tasks, "CourseTopicClassification").dataset
@@ -207,6 +221,13 @@ class _FakeTask:
         from types import SimpleNamespace
 
         self.metadata = SimpleNamespace(type=kind, name="Fake", main_score="v_measure")
+
+
+def test_missing_model_hint_says_how_to_get_one(tmp_path):
+    hint = ev.missing_model_hint(tmp_path / "minilm-course-nli")
+    assert "\n" not in hint and str(tmp_path) in hint  # one line, naming the folder it looked in
+    assert "notebook 06" in hint and "python -m course train --profile cpu" in hint
+    assert f"{ev.TRAIN_CLI_SECONDS} s" in hint and "stand-in" in hint
 
 
 def test_verdict_names_an_interval_edge_at_zero():

@@ -155,6 +155,17 @@ def test_train_logs_finite_losses_per_step(trained):
     assert trained.batch_size == 4 and trained.seconds > 0
 
 
+def test_pair_losses_take_the_same_steps_as_triplet_losses(tiny_dir):
+    """CosineSimilarityLoss sees two rows per triplet; its batch doubles so the steps do not."""
+    steps = {}
+    for loss in ("mnrl", "cosine"):
+        cfg = tr.preset("smoke", model=str(tiny_dir), loss=loss, batch_size=4, max_steps=-1, epochs=1)
+        result = tr.train(cfg, TRIPLETS, progress=False)
+        steps[loss] = tr.logged_losses(result.log_history)[0][-1]
+        assert result.batch_size == 4  # triplets per step
+    assert steps == {"mnrl": 2, "cosine": 2}  # 8 triplets, 4 per step, whatever the loss
+
+
 def test_train_changes_the_weights(tiny_dir, trained):
     base = course.load_embedder(str(tiny_dir), device="cpu")
     a = base.encode(["A dog runs."])
