@@ -391,3 +391,16 @@ def test_exercise_custom_task(tiny, tmp_path, capsys):
     tiny.model_card_data.base_model_revision = ev.fingerprint(tiny)
     own = mteb.evaluate(tiny, tasks=[Pairs()], cache=cache, show_progress_bar=False)
     assert ex.check_custom_task(own, tiny) is True
+
+
+def test_notebook_07_says_how_the_leaderboard_ranks():
+    """The MTEB leaderboard ranks by Borda count and shows Mean (Task) / Mean (TaskType), as
+    mteb's own benchmark code does; notebook 07 must not call it a plain average."""
+    import nbformat
+
+    nb = nbformat.read(ev.DATA_DIR.parent.parent / "notebooks" / "07_mteb_evaluation.ipynb", as_version=4)
+    text = " ".join(" ".join(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
+    assert "**Borda count**" in text and "`Mean (Task)`" in text and "`Mean (TaskType)`" in text
+    assert "A leaderboard sorts by an average" not in text
+    names = {a.value for a in mteb.get_benchmark("MTEB(eng, v2)").aggregations}
+    assert {"mean_task", "mean_task_type"} <= names
