@@ -333,9 +333,11 @@ def paired_changes(before_model, after_model, tasks: Sequence[AbsTask], batch_si
     """Each task's main score for two models, the change and its paired 95% interval.
 
     The metric is recomputed per item on the rows mteb scores (test_evaluation.py checks that it
-    equals mteb's number): STS and pair classification resample pairs and recompute Spearman / AP
-    (`stats.paired_metric_diff`); classification resamples test texts (hit or miss) and retrieval
-    queries (nDCG@10 each) with `stats.paired_bootstrap`.
+    equals mteb's number): STS resamples pairs and recomputes Spearman
+    (`stats.paired_metric_diff`); pair classification resamples *premises* (the NLI pairs of one
+    premise share its text, so they are not independent: a cluster bootstrap) and recomputes the
+    AP; classification resamples test texts (hit or miss) and retrieval queries (nDCG@10 each)
+    with `stats.paired_bootstrap`. The `resampled` column says what was drawn.
     """
     import pandas as pd
 
@@ -350,9 +352,10 @@ def paired_changes(before_model, after_model, tasks: Sequence[AbsTask], batch_si
             raise ValueError(f"No per-item recipe for task type {kind!r} ({task.metadata.name}); "
                              f"supported: {sorted(_PER_ITEM)}.")
         d = per_item(task, before_model, after_model, batch_size)
+        resampled = f"{d.groups} {d.unit}" if d.groups else f"{d.n} {_ITEM_UNIT[kind]}"
         rows.append({"task": task.metadata.name, "metric": task.metadata.main_score,
                      "before": d.before, "after": d.after, "change": d.diff, "ci_low": d.low,
-                     "ci_high": d.high, "n": d.n, "verdict": verdict(d)})
+                     "ci_high": d.high, "n": d.n, "resampled": resampled, "verdict": verdict(d)})
     return pd.DataFrame(rows).set_index("task").round(4)
 
 
@@ -383,7 +386,8 @@ def _pair_change(task, before, after, batch_size):
 
     data = task.dataset["test"]
     cos = [pair_cosines(m, data["sentence1"], data["sentence2"], batch_size) for m in (before, after)]
-    return paired_metric_diff(list(data["labels"]), *cos, metric=average_precision_score)
+    return paired_metric_diff(list(data["labels"]), *cos, metric=average_precision_score,
+                              groups=list(data["sentence1"]), unit="premises")
 
 
 def _classification_change(task, before, after, batch_size):
@@ -408,11 +412,12 @@ def _retrieval_change(task, before, after, batch_size):
 
 
 def query_ndcg(model, split, k: int = 10, batch_size: int = 64) -> np.ndarray:
-    """nDCG@k per query (binary relevance), ranking the split's corpus by cosine."""
-    from course.basics import embed
-
-    docs = embed(model, split["corpus"]["text"], batch_size)
-    queries = embed(model, split["queries"]["text"], batch_size)
+    """nDCG@k per query (binary relevance), ranking the split's corpus by cosine. Like mteb, it
+    encodes queries with `model.encode_query` and documents with `model.encode_document`, so
+    the model's query/document prompts (`model.prompts`) apply."""
+    kwargs = {"batch_size": batch_size, "normalize_embeddings": True, "convert_to_numpy": True}
+    docs = model.encode_document(list(split["corpus"]["text"]), **kwargs)
+    queries = model.encode_query(list(split["queries"]["text"]), **kwargs)
     doc_ids = np.asarray(split["corpus"]["id"])
     out = []
     for qid, q in zip(split["queries"]["id"], queries, strict=True):
@@ -426,6 +431,23 @@ def query_ndcg(model, split, k: int = 10, batch_size: int = 64) -> np.ndarray:
 
 _PER_ITEM = {"STS": _sts_change, "PairClassification": _pair_change,
              "Classification": _classification_change, "Retrieval": _retrieval_change}
+_ITEM_UNIT = {"STS": "pairs", "PairClassification": "pairs", "Classification": "texts",
+              "Retrieval": "queries"}
+
+
+# Measured on a 2-core laptop-class CPU (profile cpu, offline): the whole of notebook 06, and the
+# same training run from the command line (model load, before/after evaluation, training, save;
+# median of 3 runs 36 s).
+NOTEBOOK_06_MINUTES, TRAIN_CLI_SECONDS = 3, 40
+
+
+def missing_model_hint(path: Path) -> str:
+    """One line for notebook 07 when notebook 06's model is missing: what is missing and how to
+    get it (with how long it takes), and what stands in meanwhile."""
+    return (f"No fine-tuned model in {path}: run notebook 06 (about {NOTEBOOK_06_MINUTES} min on a "
+            f"CPU) or `python -m course train --profile cpu` (about {TRAIN_CLI_SECONDS} s), then run "
+            "this notebook again; until then an untrained tiny BERT stands in, named "
+            "tiny-random-bert-stand-in wherever it appears.")
 
 
 def pitfall_report(reported: dict[str, float], own: dict[str, float]) -> str:

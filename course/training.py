@@ -23,7 +23,7 @@ import numpy as np
 from course.datasets import HUB_NLI, HUB_STS, DataError, load_hub, load_nli, load_sts
 from course.env import PROFILES, Profile, artifacts_dir, is_online, profile, seed_everything, use_profile
 from course.models import DEFAULT_MODEL, load_embedder, packaged_model_path, save_atomic
-from course.stats import PairedDiff, paired_bootstrap, paired_metric_diff
+from course.stats import PairedDiff, paired_bootstrap, paired_cluster_bootstrap, paired_metric_diff
 from course.triplets import default_triplets_path, load_triplets, mine_triplets
 from course.viz import PALETTE, style
 
@@ -36,6 +36,8 @@ LOSSES = {
     "cosine": "CosineSimilarityLoss (entailment 1, contradiction 0)",
     "softmax": "SoftmaxLoss (classify entailment vs contradiction)",
 }
+# Losses trained on pairs: loss_data turns each triplet into two rows (positive, negative).
+ROWS_PER_TRIPLET = {"cosine": 2, "softmax": 2}
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 DATA_SOURCES = ("course", "all-nli")
 
@@ -294,10 +296,12 @@ def before_after_table(before: Mapping[str, float], after: Mapping[str, float]):
 @dataclass(frozen=True)
 class ItemScores:
     """Per-item results behind the two evaluators' numbers, for paired intervals:
-    1/0 per held-out triplet (positive closer than negative) and cosine per STS pair."""
+    1/0 per held-out triplet (positive closer than negative), cosine per STS pair, and each
+    triplet's anchor (its premise: the triplets of one premise are resampled together)."""
 
     hits: np.ndarray
     cosines: np.ndarray
+    anchors: Sequence[str] | None = None
 
     @property
     def accuracy(self) -> float:
@@ -310,12 +314,14 @@ def item_scores(model, heldout, sts, batch_size: int = 64) -> ItemScores:
 
     a, pos, neg = (embed(model, heldout[c], batch_size) for c in ("anchor", "positive", "negative"))
     hits = ((a * pos).sum(axis=1) > (a * neg).sum(axis=1)).astype(float)
-    return ItemScores(hits, pair_cosines(model, sts["sentence1"], sts["sentence2"], batch_size))
+    return ItemScores(hits, pair_cosines(model, sts["sentence1"], sts["sentence2"], batch_size),
+                      list(heldout["anchor"]))
 
 
 @dataclass(frozen=True)
 class Gain:
-    """Before/after on the held-out triplets and the STS pairs, each with a paired 95% interval."""
+    """Before/after on the held-out triplets (premises resampled) and the STS pairs (pairs
+    resampled), each with a paired 95% interval."""
 
     triplets: PairedDiff
     sts: PairedDiff
@@ -325,10 +331,12 @@ class Gain:
     def lines(self) -> list[str]:
         """Two sentences whose wording follows the intervals."""
         t, n = self.triplets, self.triplets.n
+        groups = f" from {t.groups} {t.unit}" if t.groups else ""
+        how = f" ({t.unit} resampled)" if t.groups else ""
         return [
             f"held-out triplet accuracy {t.before:.3f} ({self.before_hits}/{n}) -> {t.after:.3f} "
-            f"({self.after_hits}/{n}): {t.diff:+.3f}, 95% CI {t.low:+.3f} to {t.high:+.3f}: "
-            + verdict(t),
+            f"({self.after_hits}/{n}{groups}): {t.diff:+.3f}, 95% CI {t.low:+.3f} to {t.high:+.3f}"
+            f"{how}: " + verdict(t),
             f"STS Spearman {self.sts.before:.3f} -> {self.sts.after:.3f} on {self.sts.n} pairs: "
             f"{self.sts.diff:+.3f}, 95% CI {self.sts.low:+.3f} to {self.sts.high:+.3f}: "
             + verdict(self.sts),
@@ -345,8 +353,14 @@ def verdict(d: PairedDiff) -> str:
 
 
 def gain(before: ItemScores, after: ItemScores, sts) -> Gain:
-    """Paired-bootstrap intervals (course.stats) for the triplet accuracy and STS Spearman change."""
-    return Gain(paired_bootstrap(before.hits, after.hits),
+    """Paired-bootstrap intervals (course.stats) for the triplet accuracy and STS Spearman change.
+
+    Triplets that share a premise are resampled by premise (a cluster bootstrap): 4 triplets
+    built from one premise are not 4 independent tests. STS pairs share no sentence, so they are
+    resampled one by one."""
+    triplets = (paired_bootstrap(before.hits, after.hits) if before.anchors is None else
+                paired_cluster_bootstrap(before.hits, after.hits, before.anchors, unit="premises"))
+    return Gain(triplets,
                 paired_metric_diff(list(sts["score"]), before.cosines, after.cosines),
                 int(before.hits.sum()), int(after.hits.sum()))
 
@@ -355,7 +369,7 @@ def gain(before: ItemScores, after: ItemScores, sts) -> Gain:
 
 @dataclass
 class TrainResult:
-    """A trained model and what the run left behind."""
+    """A trained model and what the run left behind (batch_size: triplets per step)."""
 
     model: object
     config: TrainConfig
@@ -393,7 +407,8 @@ def load_base(cfg: TrainConfig):
 
 
 def training_args(cfg: TrainConfig, output_dir: str, batch_size: int, progress: bool = True):
-    """SentenceTransformerTrainingArguments for a config: seeded, no checkpoints, no W&B."""
+    """SentenceTransformerTrainingArguments for a config: seeded, no checkpoints, no W&B.
+    `batch_size` is in dataset rows (two rows per triplet for a pair loss)."""
     import torch
     from sentence_transformers import SentenceTransformerTrainingArguments
     from sentence_transformers.base.sampler import BatchSamplers
@@ -423,12 +438,15 @@ def train(cfg: TrainConfig, triplets, model=None, progress: bool = True) -> Trai
     seed_everything(cfg.seed)
     model = model if model is not None else load_base(cfg)
     data = loss_data(triplets, cfg.loss)
-    batch_size = min(auto_batch_size(cfg), len(data))
+    batch_size = min(auto_batch_size(cfg), len(triplets))
+    # a pair loss gets two rows per triplet: twice the rows per step keeps the same triplets per
+    # step and the same number of optimizer steps as the triplet losses (a fair comparison)
+    rows = batch_size * ROWS_PER_TRIPLET.get(cfg.loss, 1)
     loss = make_loss(cfg.loss, model, world_size() > 1, cfg.mini_batch_size)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="course-train-") as tmp:
         trainer = SentenceTransformerTrainer(model=model, train_dataset=data, loss=loss,
-                                             args=training_args(cfg, tmp, batch_size, progress))
+                                             args=training_args(cfg, tmp, rows, progress))
         if not progress:  # without a progress bar the Trainer prints every log line instead
             trainer.remove_callback(PrinterCallback)
         try:

@@ -29,6 +29,7 @@ from course import basics
 from course.datasets import NLI_LABELS, DataError, premise_id, read_csv, read_jsonl
 from course.env import artifacts_dir
 from course.models import fingerprint
+from course.stats import Proportion, cluster_proportion
 
 # Size knobs of this lesson, keyed by profile name: how many premises the model-based
 # comparison uses (None = all). Mining from labels is cheap and always uses everything.
@@ -278,34 +279,64 @@ def embed(model, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
 
 @dataclass
 class TripletScores:
-    """cos(anchor, positive) and cos(anchor, negative) for each triplet of a set."""
+    """cos(anchor, positive) and cos(anchor, negative) for each triplet of a set, and each
+    triplet's anchor (its premise: the group its interval resamples)."""
 
     pos: np.ndarray
     neg: np.ndarray
+    anchors: list[str] | None = None
+
+    @property
+    def hits(self) -> np.ndarray:
+        """1 where the positive is closer to the anchor than the negative, else 0."""
+        return (self.pos > self.neg).astype(float)
 
     @property
     def accuracy(self) -> float:
         """Triplet accuracy: share of triplets where the positive is closer than the negative."""
         return float(np.mean(self.pos > self.neg)) if len(self.pos) else float("nan")
 
+    def interval(self, seed: int = 0) -> Proportion:
+        """The accuracy as k/n with a 95% interval that resamples premises (anchors), not
+        triplets: the triplets of one premise share its text and succeed or fail together."""
+        if self.anchors is None:
+            raise ValueError("These scores carry no anchors; compute them with "
+                             "triplet_scores(model, triplets) to get a by-premise interval.")
+        return cluster_proportion(self.hits, self.anchors, unit="premises", seed=seed)
+
 
 def triplet_scores(model, triplets, batch_size: int = 64) -> TripletScores:
     """Cosine of each anchor to its positive and to its negative (cached encodings)."""
     a, p, n = (embed(model, list(triplets[c]), batch_size) for c in TRIPLET_COLUMNS)
     if not len(a):
-        return TripletScores(np.zeros(0), np.zeros(0))
-    return TripletScores(np.sum(a * p, axis=1), np.sum(a * n, axis=1))
+        return TripletScores(np.zeros(0), np.zeros(0), [])
+    return TripletScores(np.sum(a * p, axis=1), np.sum(a * n, axis=1), list(triplets["anchor"]))
+
+
+TABLE_COLUMNS = {
+    "triplets": "rows in the set",
+    "premises": "distinct anchors (premises) among them",
+    "cos(anchor, positive)": "mean cosine of anchor and positive",
+    "cos(anchor, negative)": "mean cosine of anchor and negative: higher = a closer, harder negative",
+    "triplet accuracy": "share of triplets whose positive is closer to the anchor than the negative",
+    "accuracy 95% CI": "the accuracy's 95% interval, premises resampled (TripletScores.interval)",
+}
 
 
 def negatives_table(scores: Mapping[str, TripletScores]):
-    """One row per kind of negative: size, mean cosines and the model's triplet accuracy."""
+    """One row per kind of negative: size, premises, mean cosines, the model's triplet accuracy
+    and its by-premise 95% interval (the columns are explained in TABLE_COLUMNS)."""
     import pandas as pd
 
+    intervals = [s.interval() if s.anchors is not None and len(set(s.anchors)) > 1 else None
+                 for s in scores.values()]
     return pd.DataFrame({
         "triplets": [len(s.pos) for s in scores.values()],
+        "premises": [len(set(s.anchors)) if s.anchors is not None else None for s in scores.values()],
         "cos(anchor, positive)": [float(np.mean(s.pos)) for s in scores.values()],
         "cos(anchor, negative)": [float(np.mean(s.neg)) for s in scores.values()],
         "triplet accuracy": [s.accuracy for s in scores.values()],
+        "accuracy 95% CI": [f"{ci.low:.3f}-{ci.high:.3f}" if ci else "" for ci in intervals],
     }, index=list(scores)).round(3)
 
 

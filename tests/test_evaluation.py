@@ -170,6 +170,20 @@ def test_retrieval_ndcg_equals_per_query_computation(model, run):
     assert ev.main_score(result, "TestRetrieval") == pytest.approx(per_query.mean(), abs=1e-4)
 
 
+def test_retrieval_prompts_reach_mteb_and_the_per_query_recipe(run):
+    """mteb encodes retrieval queries with encode_query and documents with encode_document, so
+    `model.prompts` changes the score; query_ndcg applies them the same way."""
+    tasks, result = run
+    task = _task(tasks, "TestRetrieval")
+    prompted = course.load_embedder(device="cpu")
+    # a long off-topic document prompt: it must reach every document to move the ranking
+    prompted.prompts = {"query": "query: ", "document": "A recipe for tomato soup with basil and garlic. " * 4}
+    score = mteb.evaluate(prompted, tasks=[task], cache=None, show_progress_bar=False).task_results[0].get_score()
+    per_query = ev.query_ndcg(prompted, task.dataset["default"]["test"])
+    assert score == pytest.approx(per_query.mean(), abs=1e-4)
+    assert score != pytest.approx(ev.main_score(result, "TestRetrieval"), abs=1e-6)  # the prompts did something
+
+
 def test_classification_accuracy_equals_per_text_hits(model, run):
     tasks, result = run
     data = _task(tasks, "CourseTopicClassification").dataset
@@ -186,7 +200,9 @@ def test_paired_changes_recompute_every_main_score(model, run):
         assert row["before"] == pytest.approx(ev.main_score(result, name), abs=1e-4)
         assert row["change"] == 0 and row["ci_low"] == row["ci_high"] == 0
         assert row["verdict"] == "no change (the interval is 0 to 0)"
-    assert same.loc["TestSTS", "n"] == LIMIT
+    assert same.loc["TestSTS", "n"] == LIMIT and same.loc["TestSTS", "resampled"] == f"{LIMIT} pairs"
+    premises = len(set(_task(tasks, PAIRS).dataset["test"]["sentence1"]))
+    assert same.loc[PAIRS, "resampled"] == f"{premises} premises" and premises < LIMIT
 
 
 def test_paired_changes_see_a_different_model(model, run, tiny):
@@ -205,6 +221,13 @@ class _FakeTask:
         from types import SimpleNamespace
 
         self.metadata = SimpleNamespace(type=kind, name="Fake", main_score="v_measure")
+
+
+def test_missing_model_hint_says_how_to_get_one(tmp_path):
+    hint = ev.missing_model_hint(tmp_path / "minilm-course-nli")
+    assert "\n" not in hint and str(tmp_path) in hint  # one line, naming the folder it looked in
+    assert "notebook 06" in hint and "python -m course train --profile cpu" in hint
+    assert f"{ev.TRAIN_CLI_SECONDS} s" in hint and "stand-in" in hint
 
 
 def test_verdict_names_an_interval_edge_at_zero():
@@ -368,3 +391,16 @@ def test_exercise_custom_task(tiny, tmp_path, capsys):
     tiny.model_card_data.base_model_revision = ev.fingerprint(tiny)
     own = mteb.evaluate(tiny, tasks=[Pairs()], cache=cache, show_progress_bar=False)
     assert ex.check_custom_task(own, tiny).passed is True
+
+
+def test_notebook_07_says_how_the_leaderboard_ranks():
+    """The MTEB leaderboard ranks by Borda count and shows Mean (Task) / Mean (TaskType), as
+    mteb's own benchmark code does; notebook 07 must not call it a plain average."""
+    import nbformat
+
+    nb = nbformat.read(ev.DATA_DIR.parent.parent / "notebooks" / "07_mteb_evaluation.ipynb", as_version=4)
+    text = " ".join(" ".join(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
+    assert "**Borda count**" in text and "`Mean (Task)`" in text and "`Mean (TaskType)`" in text
+    assert "A leaderboard sorts by an average" not in text
+    names = {a.value for a in mteb.get_benchmark("MTEB(eng, v2)").aggregations}
+    assert {"mean_task", "mean_task_type"} <= names

@@ -5,6 +5,7 @@ import pytest
 from datasets import Dataset
 
 import course
+from course import stats
 from course import triplets as tx
 from course.exercises import triplets as ex
 
@@ -159,8 +160,26 @@ def test_scores_match_the_sentence_transformers_evaluator(model):
     ref = TripletEvaluator(ds["anchor"], ds["positive"], ds["negative"])(model)
     assert s.accuracy == pytest.approx(ref[next(k for k in ref if k.endswith("cosine_accuracy"))])
     table = tx.negatives_table({"toy": s})
-    assert table.loc["toy", "triplets"] == 3
+    assert table.loc["toy", "triplets"] == 3 and table.loc["toy", "premises"] == 3
     assert table.loc["toy", "triplet accuracy"] == pytest.approx(s.accuracy, abs=1e-3)
+    assert s.anchors == ds["anchor"] and list(s.hits) == [1.0, 1.0, 0.0]
+    assert list(table.columns) == list(tx.TABLE_COLUMNS)  # every column is explained
+
+
+def test_accuracy_interval_resamples_premises_not_triplets():
+    """Four triplets of one premise fail or succeed together: the interval is by premise."""
+    anchors = [f"premise {i}" for i in range(30) for _ in range(4)]
+    right = np.repeat(np.arange(30) % 3 != 0, 4)  # 20 premises right on all 4, 10 wrong on all 4
+    s = tx.TripletScores(np.where(right, 0.8, 0.2), np.full(120, 0.5), anchors)
+    ci = s.interval()
+    wilson = stats.proportion(80, 120)
+    assert (ci.k, ci.n, ci.groups, ci.unit) == (80, 120, 30, "premises")
+    assert (ci.high - ci.low) > 1.5 * (wilson.high - wilson.low)
+    table = tx.negatives_table({"toy": s})
+    assert table.loc["toy", "premises"] == 30
+    assert table.loc["toy", "accuracy 95% CI"] == f"{ci.low:.3f}-{ci.high:.3f}"
+    with pytest.raises(ValueError, match="no anchors"):
+        tx.TripletScores(s.pos, s.neg).interval()
 
 
 def test_model_negatives_filters_and_false_negatives(model):
