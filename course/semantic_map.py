@@ -286,6 +286,17 @@ def island_agreement(embeddings: np.ndarray, topics: Sequence[str], xy: np.ndarr
     return float(spearmanr(cos, -dist).statistic)
 
 
+def refit(smap: SemanticMap, seeds: Sequence[int], **params: Any) -> list[Any]:
+    """The map's own UMAP with `params` changed, fitted once per seed on the map's embeddings.
+
+    A check cell uses it to guard a claim about a setting without the learner's (or the
+    solution's) reducers: a student copy has no solution cells to define them."""
+    from sklearn.base import clone
+
+    return [clone(smap.umap).set_params(random_state=seed, **params).fit(smap.embeddings)
+            for seed in seeds]
+
+
 def seed_comparison(smap: SemanticMap, reducers: Sequence[Any], k: int = 10):
     """Fitted UMAP reducers (one per seed) against the map's own UMAP refitted with the same seeds:
     per seed, the true neighbours kept@k and the island agreement of both. One row per seed."""

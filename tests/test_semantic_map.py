@@ -213,3 +213,10 @@ def test_umap_check(smap, capsys):
     assert ex.check_umap(wide, smap).passed is True
     out = capsys.readouterr().out
     assert "over 2 seeds [0, 1]" in out and "kept@10: n_neighbors=50" in out and "island agreement" in out
+
+
+def test_refit_changes_only_the_given_settings(smap):
+    fitted = sm.refit(smap, [0, 3], n_neighbors=50)
+    assert [r.random_state for r in fitted] == [0, 3]
+    assert all(r.n_neighbors == 50 and r.min_dist == smap.umap.min_dist for r in fitted)
+    assert fitted[0].embedding_.shape == smap.xy_umap.shape
