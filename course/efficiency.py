@@ -2,8 +2,9 @@
 yardsticks with their intervals, timing, stand-in vectors for search at scale, the faiss
 indexes behind the cost table, and the figures.
 
-The techniques themselves (MatryoshkaLoss and truncate_dim, quantize_embeddings, a model2vec
-StaticEmbedding, a faiss HNSW index) are written out in the notebook; the functions here
+The techniques themselves (MatryoshkaLoss and truncate_dim, quantize_embeddings, an ONNX export
+quantized to int8 with onnxruntime, a model2vec StaticEmbedding, a faiss HNSW index) are written
+out in the notebook; the functions here
 repeat those calls only to run them for many variants, and say so in their docstrings.
 
     from course import efficiency as eff
@@ -476,7 +477,89 @@ def query_ms(model, queries: Sequence[str], repeats: int = 3, n: int = 20) -> fl
     return 1000 * median_seconds(lambda: [model.encode([q]) for q in sample], repeats) / len(sample)
 
 
-# ---------------------------------------------------------------- stand-in vectors (section 5)
+# ---------------------------------------------------------------- a faster encoder: ONNX + int8 (section 4)
+
+def export_onnx(model, path: str | Path) -> Path:
+    """The notebook's export cell as a function: the transformer of a SentenceTransformer (module 0,
+    token vectors out) to one ONNX file with any batch size and length. Pooling stays outside it
+    (OnnxEncoder does it), as in the ONNX files sentence-transformers exports."""
+    import torch
+
+    if next(model.parameters()).device.type != "cpu":
+        raise ValueError("export a model loaded on the CPU: SentenceTransformer(path, device=\"cpu\")")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    example = model.tokenizer(["an example", "a second, longer example"], padding=True, return_tensors="pt")
+    names = list(example)  # input_ids, token_type_ids, attention_mask for BERT
+    auto = {0: torch.export.Dim.AUTO, 1: torch.export.Dim.AUTO}  # batch and length stay free
+    program = torch.onnx.export(model[0].auto_model.eval(), (), kwargs={k: example[k] for k in names},
+                                input_names=names, output_names=["token_embeddings"],
+                                dynamic_shapes={k: auto for k in names}, external_data=False, verbose=False)
+    program.save(str(path))
+    return path
+
+
+def quantize_onnx(source: str | Path, target: str | Path, per_channel: bool = True) -> Path:
+    """The notebook's quantization cell as a function: onnxruntime's pre-processing (kept next to the
+    source as <name>.pre.onnx, exercise 3 quantizes it again), then dynamic int8 quantization
+    (weights stored as int8, activations quantized on the fly at every call)."""
+    from onnxruntime.quantization import QuantType, quant_pre_process, quantize_dynamic
+
+    source, target = Path(source), Path(target)
+    if not source.is_file():
+        raise FileNotFoundError(f"no ONNX file at {source}: export the model first (eff.export_onnx).")
+    prepared = source.with_name(source.stem + ".pre.onnx")
+    quant_pre_process(source, prepared, auto_merge=True)
+    quantize_dynamic(prepared, target, weight_type=QuantType.QInt8, per_channel=per_channel)
+    return target
+
+
+class OnnxEncoder:
+    """An ONNX transformer run by onnxruntime on the CPU, with all-MiniLM-L6-v2's pooling written out
+    (the mean of the real tokens' vectors, scaled to length 1): the notebook's class, for the benchmark
+    and the checks. `encode` takes the texts and a batch size like SentenceTransformer.encode."""
+
+    device = "cpu"
+
+    def __init__(self, path: str | Path, tokenizer, max_length: int = 256):
+        import onnxruntime as ort
+
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"no ONNX file at {path}: export the model first (torch.onnx.export, "
+                                    "or eff.export_onnx(model, path)).")
+        self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        self.inputs = [i.name for i in self.session.get_inputs()]
+        self.tokenizer, self.max_length = tokenizer, max_length
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, **unused) -> np.ndarray:
+        """Unit-length sentence vectors, one row per text (other SentenceTransformer.encode options are ignored)."""
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        if not texts:
+            raise ValueError("nothing to encode: pass a non-empty list of texts")
+        out = []
+        for start in range(0, len(texts), batch_size):
+            batch = self.tokenizer(texts[start:start + batch_size], padding=True, truncation=True,
+                                   max_length=self.max_length, return_tensors="np")
+            tokens = self.session.run(["token_embeddings"], {k: batch[k] for k in self.inputs})[0]
+            mask = batch["attention_mask"][..., None].astype(np.float32)
+            out.append(unit((tokens * mask).sum(axis=1) / mask.sum(axis=1)))
+        return np.vstack(out)
+
+
+def disk_bytes(path: str | Path) -> int:
+    """Bytes on disk of a file, or of every file under a folder (a saved model)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"nothing at {path}: save the model there first")
+    return path.stat().st_size if path.is_file() else sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def weight_bytes(model) -> int:
+    """Bytes of a torch model's parameters (float32: 4 per weight), what its safetensors file holds."""
+    return sum(p.numel() * p.element_size() for p in model.parameters())
+
+
+# ---------------------------------------------------------------- stand-in vectors (section 6)
 
 def standin_vectors(reference: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
     """n unit vectors drawn from a Gaussian with the mean and covariance of real embeddings: the
@@ -549,6 +632,7 @@ class Variant:
     sentences_per_s: float
     sts: float | None = None
     disk_bytes: float = 0.0  # read from disk per candidate, not held in memory (int8 rescoring)
+    model_bytes: float | None = None  # the encoder's weights on disk (one file or folder per model)
 
     @property
     def query_ms(self) -> float:
@@ -561,7 +645,7 @@ class Variant:
                     disk_bytes_per_vector=self.disk_bytes,
                     encode_sentences_per_s=self.sentences_per_s, encode_ms=self.encode_ms,
                     search_ms=self.search_ms, query_ms=self.query_ms, ndcg=self.ndcg,
-                    ndcg_low=self.ndcg_ci[0], ndcg_high=self.ndcg_ci[1], sts=self.sts)
+                    ndcg_low=self.ndcg_ci[0], ndcg_high=self.ndcg_ci[1], sts=self.sts, model_bytes=self.model_bytes)
 
 
 def hnsw_bytes(dims: int, m: int) -> float:
@@ -570,19 +654,23 @@ def hnsw_bytes(dims: int, m: int) -> float:
 
 
 def frontier_table(dims_tbl, quant_tbl, static: Score, static_dims: int, hnsw: tuple[float, float, float],
-                   encode: Mapping[str, tuple[float, float]], search: Mapping[str, float], m: int):
+                   encode: Mapping[str, tuple[float, float]], search: Mapping[str, float], m: int,
+                   encoders: Mapping[str, Score] | None = None, model_bytes: Mapping[str, float] | None = None):
     """Every variant measured in the notebook as one table, sorted by nDCG@10.
 
-    `encode` maps "MiniLM" and "static" to (sentences per second, ms to encode one query);
-    `search` holds ms per query at scale per storage format ("float32@<dims>", "int8", ...);
-    `hnsw` is (nDCG@10 on the course queries, its interval's low and high) at the efSearch
-    whose latency is search["hnsw"].
+    `encode` maps "MiniLM", "static" and every name in `encoders` to (sentences per second, ms to
+    encode one query); `search` holds ms per query at scale per storage format ("float32@<dims>",
+    "int8", ...); `hnsw` is (nDCG@10 on the course queries, its interval's low and high) at the
+    efSearch whose latency is search["hnsw"]. `encoders` are faster runs of MiniLM itself (e.g.
+    "ONNX int8": its Score), stored as float32 vectors; `model_bytes` gives each encoder's size on disk.
     """
     import pandas as pd
 
+    size = dict(model_bytes or {})
     minilm, stat = encode["MiniLM"], encode["static"]
     rows = [Variant(f"{r.model} @ {r.dims}", r.model, int(r.dims), "float32", bytes_per_vector(r.dims, "float32"),
-                    r.ndcg, (r.ndcg_low, r.ndcg_high), search[f"float32@{r.dims}"], minilm[1], minilm[0], r.sts)
+                    r.ndcg, (r.ndcg_low, r.ndcg_high), search[f"float32@{r.dims}"], minilm[1], minilm[0], r.sts,
+                    model_bytes=size.get("MiniLM"))
             for r in dims_tbl.itertuples()]
     dims = int(dims_tbl.dims.max())
     for r in quant_tbl.itertuples():
@@ -592,12 +680,17 @@ def frontier_table(dims_tbl, quant_tbl, static: Score, static_dims: int, hnsw: t
         name = f"MiniLM {r.variant}" + (f" ({r.bytes_per_vector:.0f} B in memory + {on_disk:.0f} B on disk)"
                                         if on_disk else "")
         rows.append(Variant(name, "quantized MiniLM", dims, FORMATS[r.variant], r.bytes_per_vector, r.ndcg,
-                            (r.ndcg_low, r.ndcg_high), r.ms_per_query, minilm[1], minilm[0], disk_bytes=on_disk))
+                            (r.ndcg_low, r.ndcg_high), r.ms_per_query, minilm[1], minilm[0], disk_bytes=on_disk,
+                            model_bytes=size.get("MiniLM")))
+    for name, quality in (encoders or {}).items():
+        rows.append(Variant(f"MiniLM, {name} encoder @ {dims}", "faster encoder", dims, "float32",
+                            bytes_per_vector(dims, "float32"), quality.ndcg, quality.ndcg_ci, search[f"float32@{dims}"],
+                            encode[name][1], encode[name][0], quality.sts, model_bytes=size.get(name)))
     rows.append(Variant(f"static @ {static_dims}", "static (model2vec)", static_dims, "float32",
                         bytes_per_vector(static_dims, "float32"), static.ndcg, static.ndcg_ci,
-                        search[f"float32@{static_dims}"], stat[1], stat[0], static.sts))
+                        search[f"float32@{static_dims}"], stat[1], stat[0], static.sts, model_bytes=size.get("static")))
     rows.append(Variant("MiniLM + HNSW index", "HNSW index", dims, "float32", hnsw_bytes(dims, m), hnsw[0],
-                        (hnsw[1], hnsw[2]), search["hnsw"], minilm[1], minilm[0]))
+                        (hnsw[1], hnsw[2]), search["hnsw"], minilm[1], minilm[0], model_bytes=size.get("MiniLM")))
     return pd.DataFrame([v.row() for v in rows]).sort_values("ndcg", ascending=False, ignore_index=True)
 
 
@@ -612,7 +705,7 @@ def pareto(table, cost: str, quality: str = "ndcg") -> list[str]:
     return out
 
 
-# ---------------------------------------------------------------- static model (section 4)
+# ---------------------------------------------------------------- static model (section 5)
 
 def course_tokens(tokenizer, texts: Sequence[str]) -> set[str]:
     """The tokenizer's tokens that occur in `texts`, plus its special tokens."""

@@ -251,11 +251,16 @@ def banner(p: Profile | None = None) -> str:
 
 
 def setup_plotting() -> None:
-    """Pick a plotly renderer that works here: Colab's own, else one that embeds plotly.js
-    so executed notebooks and their HTML pages show figures without a network."""
+    """Pick a plotly renderer that works here: Colab's own, else the plotly mimetype alone.
+
+    The mimetype output is the figure's JSON (a few kB); JupyterLab, Notebook 7 and VS Code draw
+    it with their own plotly.js (plotly ships the JupyterLab extension), and the course website
+    redraws it on its local copy (course.site). The "notebook" renderer would also paste the
+    whole plotly.js bundle (about 4.7 MB) into every executed notebook.
+    """
     import plotly.io as pio
 
-    pio.renderers.default = "colab" if in_colab() else "plotly_mimetype+notebook"
+    pio.renderers.default = "colab" if in_colab() else "plotly_mimetype"
 
 
 def artifacts_root() -> Path:

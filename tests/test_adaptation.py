@@ -177,3 +177,63 @@ def test_notebook_teaches_the_library_calls():
                  "bm25s.BM25(", "DenoisingAutoEncoderDataset(", "DenoisingAutoEncoderLoss(",
                  "tie_encoder_decoder=True", 'pooling_mode="cls"', "CosineSimilarityLoss("):
         assert call in source, f"notebook 08 no longer shows {call}"
+
+
+# ---------------------------------------------------------------- claims notebook 08 makes about the libraries
+
+
+def _notebook_08_text() -> str:
+    import nbformat
+
+    from course.nbtools import NOTEBOOKS
+
+    nb = nbformat.read(NOTEBOOKS / "08_few_labels_augsbert_tsdae.ipynb", as_version=4)
+    return "\n".join(c.source for c in nb.cells)
+
+
+def test_tied_tsdae_decoder_ignores_decoder_name_and_reuses_the_word_embeddings(caplog):
+    """Section 7: with tie_encoder_decoder=True a decoder_name_or_path is ignored with a warning (so the
+    recap does not pass one); section 7's load report: the packaged checkpoint has no LM-head weights,
+    and the decoder's output matrix starts as the pretrained word-embedding matrix."""
+    import logging
+    import re
+    from pathlib import Path
+
+    from safetensors import safe_open
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.losses import DenoisingAutoEncoderLoss
+    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+
+    path = ad.preset(SMOKE).tsdae_model
+    encoder = Transformer(path)
+    model = SentenceTransformer(modules=[encoder, Pooling(encoder.get_embedding_dimension(), pooling_mode="cls")],
+                                device="cpu")
+    with caplog.at_level(logging.WARNING):
+        loss = DenoisingAutoEncoderLoss(model, decoder_name_or_path="no-such/decoder", tie_encoder_decoder=True)
+    assert "decoder_name_or_path will be invalid" in caplog.text
+    assert Path(loss.decoder.config._name_or_path).resolve() == Path(path).resolve()
+    with safe_open(str(Path(path) / "model.safetensors"), "pt") as f:
+        assert not [k for k in f.keys() if "predictions" in k], "the packaged model now ships an LM head"
+    words = encoder.auto_model.embeddings.word_embeddings.weight
+    assert np.allclose(loss.decoder.get_output_embeddings().weight.detach().numpy(), words.detach().numpy())
+    calls = re.findall(r"DenoisingAutoEncoderLoss\([^)]*\)", _notebook_08_text())
+    assert calls and not [c for c in calls if "decoder_name_or_path" in c], calls
+
+
+def test_nltk_word_tokenize_needs_punkt_tab(monkeypatch, tmp_path):
+    """Section 7: DenoisingAutoEncoderDataset's default noise calls nltk.word_tokenize, which needs the
+    punkt_tab data (a download); the notebook's own noise function avoids it."""
+    import nltk
+
+    monkeypatch.setattr(nltk.data, "path", [str(tmp_path)])
+    with pytest.raises(LookupError, match="punkt_tab"):
+        nltk.word_tokenize("A dog runs.")
+    assert "*punkt_tab*" in _notebook_08_text()
+
+
+def test_bm25s_tokenize_lowercases_and_drops_stop_words_and_single_letters():
+    """Section 4's description of bm25s.tokenize."""
+    import bm25s
+
+    tokens = bm25s.tokenize(["The Cat sat on a B mat"], stopwords="en", show_progress=False, return_ids=False)
+    assert tokens == [["cat", "sat", "mat"]]

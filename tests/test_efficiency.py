@@ -1,5 +1,5 @@
 """Notebook 09's plumbing: yardsticks, truncation, quantized search, stand-in vectors, HNSW recall,
-the token filter for distillation, the frontier, and the exercise checks."""
+the ONNX int8 encoder, the token filter for distillation, the frontier, and the exercise checks."""
 
 import importlib.util
 import json
@@ -174,15 +174,84 @@ def test_pareto_and_frontier_table():
                           for v, b in [("float32", 32), ("int8", 8), ("binary", 1), ("binary + int8 rescoring", 1)]])
     static = eff.Score(0.4, (0.3, 0.5), 0.7, (0.6, 0.8), np.zeros(3), np.zeros(3))
     search = {"float32@8": 1.0, "float32@4": 0.5, "hnsw": 0.2}
-    out = eff.frontier_table(dims_tbl, quant, static, 4, (0.85, 0.8, 0.9), {"MiniLM": (100, 5.0), "static": (1e4, 0.1)},
-                             search, m=2)
-    assert len(out) == 2 + 3 + 1 + 1 and out.ndcg.is_monotonic_decreasing
+    fast = eff.Score(0.5, (0.4, 0.6), 0.88, (0.8, 0.95), np.zeros(3), np.zeros(3))
+    out = eff.frontier_table(dims_tbl, quant, static, 4, (0.85, 0.8, 0.9),
+                             {"MiniLM": (100, 5.0), "static": (1e4, 0.1), "ONNX int8": (300, 2.0)}, search, m=2,
+                             encoders={"ONNX int8": fast}, model_bytes={"MiniLM": 90e6, "ONNX int8": 23e6})
+    assert len(out) == 2 + 3 + 1 + 1 + 1 and out.ndcg.is_monotonic_decreasing
     by_name = out.set_index("variant")
     row = by_name.loc["static @ 4"]
-    assert row.bytes_per_vector == 16 and row.query_ms == pytest.approx(0.6)
+    assert row.bytes_per_vector == 16 and row.query_ms == pytest.approx(0.6) and np.isnan(row.model_bytes)
+    onnx = by_name.loc["MiniLM, ONNX int8 encoder @ 8"]
+    assert (onnx.bytes_per_vector, onnx.encode_ms, onnx.query_ms, onnx.model_bytes) == (32, 2.0, 3.0, 23e6)
+    assert by_name.loc["m @ 8", "model_bytes"] == 90e6
     assert tuple(by_name.loc["MiniLM binary", ["bytes_per_vector", "disk_bytes_per_vector"]]) == (1, 0)
     rescored = by_name.loc["MiniLM binary + int8 rescoring (1 B in memory + 8 B on disk)"]
     assert rescored.bytes_per_vector == 1 and rescored.disk_bytes_per_vector == 8  # the int8 copy: 1 byte per number
+
+
+# ---------------------------------------------------------------- the ONNX encoder (section 4)
+
+
+@pytest.fixture(scope="module")
+def onnx_model(tmp_path_factory):
+    """The packaged MiniLM on the CPU, exported to ONNX and quantized to int8 (about 15 s)."""
+    from sentence_transformers import SentenceTransformer
+
+    import course
+
+    model = SentenceTransformer(course.models.resolve(eff.DEFAULT_MODEL), device="cpu")
+    folder = tmp_path_factory.mktemp("onnx")
+    exported = eff.export_onnx(model, folder / "model.onnx")
+    return model, exported, eff.quantize_onnx(exported, folder / "model_int8.onnx")
+
+
+def test_onnx_export_reproduces_the_model_and_int8_is_close_and_4x_smaller(onnx_model):
+    model, exported, int8 = onnx_model
+    texts = ex.SENTENCES + ["short", "a much longer sentence " * 40]  # padding, and truncation at 256 tokens
+    reference = model.encode(texts, normalize_embeddings=True)
+    encoder = eff.OnnxEncoder(exported, model.tokenizer, model.max_seq_length)
+    assert np.allclose(encoder.encode(texts, batch_size=3), reference, atol=1e-4)
+    quantized = eff.OnnxEncoder(int8, model.tokenizer, model.max_seq_length).encode(texts)
+    cos = (quantized * reference).sum(axis=1)
+    assert cos.min() > 0.95 and not np.allclose(quantized, reference, atol=1e-3)  # close, and really changed
+    assert np.allclose(np.linalg.norm(quantized, axis=1), 1, atol=1e-5)
+    assert eff.disk_bytes(int8) < 0.3 * eff.disk_bytes(exported)
+    assert eff.disk_bytes(exported.parent) >= eff.disk_bytes(exported) + eff.disk_bytes(int8)
+    assert eff.weight_bytes(model) == 4 * sum(p.numel() for p in model.parameters())
+    assert (exported.parent / "model.pre.onnx").exists()  # kept for exercise 3, as in the notebook
+
+
+def test_onnx_helpers_reject_missing_files_and_empty_input(onnx_model, tmp_path):
+    model, exported, _ = onnx_model
+    with pytest.raises(FileNotFoundError, match="export the model first"):
+        eff.OnnxEncoder(tmp_path / "none.onnx", model.tokenizer)
+    with pytest.raises(FileNotFoundError, match="export the model first"):
+        eff.quantize_onnx(tmp_path / "none.onnx", tmp_path / "out.onnx")
+    with pytest.raises(FileNotFoundError, match="save the model there first"):
+        eff.disk_bytes(tmp_path / "none")
+    with pytest.raises(ValueError, match="non-empty"):
+        eff.OnnxEncoder(exported, model.tokenizer).encode([])
+
+
+def test_check_per_tensor(onnx_model, capsys):
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    model, exported, int8 = onnx_model
+    folder, tokenizer = exported.parent, model.tokenizer
+    float_vectors = model.encode(ex.SENTENCES, normalize_embeddings=True)
+    assert ex.check_per_tensor(..., folder, float_vectors, tokenizer).passed is False
+    assert "per_channel=False" in capsys.readouterr().out
+    quantize_dynamic(folder / "model.pre.onnx", folder / "tensor.onnx", weight_type=QuantType.QInt8)
+    mine = eff.OnnxEncoder(folder / "tensor.onnx", tokenizer).encode(ex.SENTENCES)
+    assert ex.check_per_tensor(float((mine * float_vectors).sum(axis=1).mean()), folder, float_vectors, tokenizer)
+    assert "one scale per matrix" in capsys.readouterr().out
+    channel = eff.OnnxEncoder(int8, tokenizer).encode(ex.SENTENCES)
+    assert not ex.check_per_tensor(float((channel * float_vectors).sum(axis=1).mean()), folder, float_vectors,
+                                   tokenizer)
+    assert "per-channel" in capsys.readouterr().out
+    assert not ex.check_per_tensor(1.0, folder, float_vectors, tokenizer) and "itself" in capsys.readouterr().out
+    assert not ex.check_per_tensor("high", folder, float_vectors, tokenizer)
 
 
 # ---------------------------------------------------------------- exercise checks
@@ -242,4 +311,10 @@ def test_benchmark_prints_every_variant_as_json(capsys):
     assert static["encode_sentences_per_s"] > 0 and hnsw["query_ms"] > hnsw["search_ms"] > 0
     assert all(0 <= v["ndcg_low"] <= v["ndcg"] <= v["ndcg_high"] <= 1 for v in variants.values())
     assert [row["ef_search"] for row in report["hnsw"]["sweep"]] == list(eff.preset("smoke").ef_search)
+    onnx = variants["MiniLM, ONNX int8 encoder @ 384"]
+    assert onnx["bytes_per_vector"] == 1536 and onnx["model_bytes"] < 0.3 * variants["MiniLM @ 384"]["model_bytes"]
+    assert set(report["encoders"]) == {"MiniLM", "static", "ONNX float32", "ONNX int8"}
+    assert all(e["sentences_per_s"] > 0 and e["ms_per_query"] > 0 for e in report["encoders"].values())
+    assert set(report["onnx"]["vs_pytorch"]) == {"STS Spearman", "nDCG@10"}
+    assert all(d["low"] <= d["diff"] <= d["high"] for d in report["onnx"]["vs_pytorch"].values())
     assert report["train_loss"]["matryoshka (sum over sizes)"] > report["train_loss"]["mnrl"] > 0

@@ -71,6 +71,9 @@ def test_solutions_and_checks_are_collapsed(path):
     assert any(title == nbtools.SOLUTION_TITLE for _, title in hidden), "no code cell under a 'Solution' heading"
     open_cells = [i for i, _ in hidden if not nbtools.is_collapsed(nb.cells[i])]
     assert not open_cells, f"cells {open_cells} must be collapsed: run `python -m course strip {path}`"
+    untagged = [i for i, c in enumerate(nb.cells) if c.source.startswith(nbtools.CHECK_TITLE)
+                and "check" not in c.metadata.get("tags", [])]
+    assert not untagged, f"cells {untagged} are titled as course checks but not tagged `check` (the site shows them)"
 
 
 def test_collapse_marks_solutions_and_checks_for_jupyterlab_and_colab():

@@ -102,6 +102,50 @@ def test_widgets_become_a_note_and_progress_bars_and_the_plotly_bundle_go():
     assert site.site_output(table) is table
 
 
+def _inline_plotly_js(nb) -> list[str]:
+    """Outputs that paste plotly.js into the notebook (the "notebook" renderer's bundle, ~4.8 MB)."""
+    return [f"cell {i}" for i, cell in enumerate(nb.cells) for out in cell.get("outputs", [])
+            if "window.PlotlyConfig" in str(out.get("data", {}).get("text/html", ""))
+            or len(str(out.get("data", {}).get("text/html", ""))) > 1_000_000]
+
+
+def test_setup_plotting_emits_the_plotly_mimetype_alone_and_keeps_colab(tmp_path, monkeypatch):
+    """Outside Colab a figure's output is its JSON under the plotly mimetype (JupyterLab, Notebook 7 and
+    VS Code draw it, and so does the site), with no plotly.js in the executed notebook."""
+    import plotly.io as pio
+
+    from course import env
+    from course.runner import execute
+
+    nb = nbformat.v4.new_notebook(cells=[nbtools.code("import course\ncourse.setup_plotting()"), nbtools.code(
+        "import plotly.graph_objects as go\ngo.Figure(go.Scatter(x=[1, 2], y=[3, 4]))")])
+    nbformat.write(nb, tmp_path / "figure.ipynb")
+    assert execute(tmp_path / "figure.ipynb", "smoke", tmp_path / "out").ok
+    done = nbformat.read(tmp_path / "out" / "figure.ipynb", as_version=4)
+    outputs = [out for cell in done.cells for out in cell.outputs]
+    assert [list(out.get("data", {})) for out in outputs] == [[site.PLOTLY_MIME]]
+    assert not _inline_plotly_js(done) and (tmp_path / "out" / "figure.ipynb").stat().st_size < 20_000
+    assert site.figure_count(done) == 1 and "Plotly.newPlot" in site.site_output(outputs[0])["data"]["text/html"]
+    monkeypatch.setattr(env, "in_colab", lambda: True)
+    before = pio.renderers.default
+    try:
+        env.setup_plotting()
+        assert pio.renderers.default == "colab"
+    finally:
+        pio.renderers.default = before
+
+
+@browser_test
+def test_executed_copies_hold_no_inline_plotly_js(executed_notebooks):
+    """Every notebook executed in this session keeps its figures as plotly JSON, not plotly.js bundles."""
+    for path in nbtools.notebooks():
+        nb = nbformat.read(executed_notebooks / path.name, as_version=4)
+        assert not _inline_plotly_js(nb), f"{path.name}: plotly.js pasted into {_inline_plotly_js(nb)}"
+        figures = [out for cell in nb.cells for out in cell.get("outputs", [])
+                   if site.PLOTLY_MIME in out.get("data", {})]
+        assert all("text/html" not in out["data"] for out in figures), f"{path.name}: a figure carries HTML too"
+
+
 def test_prepare_writes_a_page_per_notebook_and_the_course_map(tmp_path):
     executed = tmp_path / "executed"
     executed.mkdir()

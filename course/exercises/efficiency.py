@@ -83,7 +83,51 @@ def check_int8(answer, embeddings: np.ndarray, calibration: np.ndarray) -> bool:
                                "calibration_embeddings=calibration) on these embeddings.")
 
 
-@exercise("09.3", "Encode with a static model")
+@exercise("09.3", "Quantize the ONNX encoder per tensor")
+def check_per_tensor(answer, onnx_dir, float_vectors: np.ndarray, tokenizer) -> bool:
+    """`answer` must be the mean cosine between ex.SENTENCES encoded by `onnx_dir`/model.pre.onnx
+    quantized to int8 with one scale per matrix (per_channel=False) and `float_vectors`, the
+    PyTorch model's unit vectors of the same sentences. The check quantizes the same file itself."""
+    if not_attempted(answer):
+        return placeholder("call quantize_dynamic(onnx_dir / \"model.pre.onnx\", "
+                           "onnx_dir / \"model_int8_tensor.onnx\", weight_type=QuantType.QInt8, "
+                           "per_channel=False), encode ex.SENTENCES with an OnnxEncoder on the new file and "
+                           "average the row-wise dot products with float_vectors.")
+    import tempfile
+    from pathlib import Path
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from course.efficiency import OnnxEncoder
+
+    value = as_number(answer, "a mean cosine similarity")
+    if value is None:
+        return False
+    onnx_dir = Path(onnx_dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        quantize_dynamic(onnx_dir / "model.pre.onnx", Path(tmp) / "tensor.onnx", weight_type=QuantType.QInt8,
+                         per_channel=False)
+        per_tensor = float((OnnxEncoder(Path(tmp) / "tensor.onnx", tokenizer).encode(SENTENCES)
+                            * float_vectors).sum(axis=1).mean())
+    per_channel = float((OnnxEncoder(onnx_dir / "model_int8.onnx", tokenizer).encode(SENTENCES)
+                         * float_vectors).sum(axis=1).mean())
+    if math.isnan(value) or not -1.0 <= value <= 1.0 + 1e-6:
+        return feedback(False, "", f"{value} is not a mean cosine of unit vectors: it lies between -1 and 1.")
+    if abs(value - 1.0) < 1e-4 and per_tensor < 0.9999:
+        return feedback(False, "", "1.0: did you compare the float model with itself? Encode ex.SENTENCES with "
+                                   "the OnnxEncoder on model_int8_tensor.onnx.")
+    if abs(value - per_channel) < 1e-4 < abs(per_tensor - per_channel):
+        return feedback(False, "", "that is the per-channel model (model_int8.onnx): quantize again with "
+                                   "per_channel=False and encode with the new file.")
+    closer = "closer to" if per_channel > per_tensor else "no closer to"
+    return feedback(abs(value - per_tensor) < 1e-3,
+                    f"mean cosine {value:.4f} with one scale per matrix; {per_channel:.4f} with one per column "
+                    f"(model_int8.onnx): per-channel scales keep the vectors {closer} the float model's.",
+                    f"{value:.4f} differs from {per_tensor:.4f}, what per_channel=False gives here: quantize "
+                    "model.pre.onnx with weight_type=QuantType.QInt8, and compare unit vectors row by row.")
+
+
+@exercise("09.4", "Encode with a static model")
 def check_static(answer, folder) -> bool:
     """`answer` must be ex.SENTENCES embedded by the static model saved in `folder`."""
     if not_attempted(answer):
@@ -105,7 +149,7 @@ def check_static(answer, folder) -> bool:
                     "m2v.save_pretrained and encode ex.SENTENCES in their order.")
 
 
-@exercise("09.4", "Measure an HNSW index's recall@10")
+@exercise("09.5", "Measure an HNSW index's recall@10")
 def check_recall(answer, vectors: np.ndarray, queries: np.ndarray, m: int, ef_search: int,
                  tolerance: float = 0.05) -> bool:
     """`answer` must be recall@10 of an HNSW index (M=`m`, efSearch=`ef_search`) over `vectors`
