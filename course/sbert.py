@@ -54,7 +54,8 @@ class SbertPreset:
     train_batch_size: int
     learning_rate: float  # the pretrained backbone
     head_learning_rate: float  # the new, randomly initialised score head
-    scaling_ns: tuple[int, ...]  # n for "most similar pair among n sentences"
+    rate_sentences: int  # sentences (and as many pairs) per throughput measurement
+    job_ns: tuple[int, ...]  # n at which the whole most-similar-pair jobs are timed, as a check
     repeats: int  # timing repeats; the median counts
     rerank_queries: int | None  # training queries of the reranker (None: all train queries)
     rerank_negatives: int  # hard negatives mined per training query
@@ -64,16 +65,16 @@ class SbertPreset:
 
 
 PRESETS = {
-    "smoke": SbertPreset(train_pairs=48, epochs=1, train_batch_size=16, learning_rate=1e-4,
-                         head_learning_rate=1e-3, scaling_ns=(6, 12, 18), repeats=3,
+    "smoke": SbertPreset(train_pairs=48, epochs=1, train_batch_size=16, learning_rate=5e-5,
+                         head_learning_rate=2e-3, rate_sentences=16, job_ns=(4, 8), repeats=5,
                          rerank_queries=12, rerank_negatives=2, rerank_epochs=1,
                          rerank_learning_rate=5e-5, top_k=10),
-    "cpu": SbertPreset(train_pairs=None, epochs=2, train_batch_size=16, learning_rate=1e-4,
-                       head_learning_rate=1e-3, scaling_ns=(16, 32, 64, 96), repeats=3,
+    "cpu": SbertPreset(train_pairs=None, epochs=2, train_batch_size=16, learning_rate=5e-5,
+                       head_learning_rate=2e-3, rate_sentences=128, job_ns=(8, 24), repeats=5,
                        rerank_queries=None, rerank_negatives=3, rerank_epochs=4,
                        rerank_learning_rate=5e-5, top_k=10),
-    "gpu": SbertPreset(train_pairs=None, epochs=3, train_batch_size=16, learning_rate=1e-4,
-                       head_learning_rate=1e-3, scaling_ns=(32, 64, 128, 256), repeats=3,
+    "gpu": SbertPreset(train_pairs=None, epochs=2, train_batch_size=16, learning_rate=5e-5,
+                       head_learning_rate=2e-3, rate_sentences=320, job_ns=(8, 32), repeats=5,
                        rerank_queries=None, rerank_negatives=3, rerank_epochs=4,
                        rerank_learning_rate=5e-5, top_k=10),
 }
@@ -221,10 +222,14 @@ NLI_SCORES = {"entailment": 0.9, "neutral": 0.6, "contradiction": 0.3}
 
 
 def cross_training_pairs(sts, nli, limit: int | None = None, seed: int = 0,
-                         random_negatives: int = 1):
+                         random_negatives: int = 1, teacher=None):
     """Training pairs (sentence1, sentence2, label in 0-1), shuffled: STS pairs with their score,
     NLI pairs scored by NLI_SCORES, and for each premise `random_negatives` hypotheses written
-    for other premises, scored 0 (unrelated)."""
+    for other premises, scored 0 (unrelated).
+
+    With a `teacher` (a bi-encoder), every pair except the STS pairs and the NLI contradictions
+    is scored by the teacher's cosine instead (clipped at 0): graded targets that carry what the
+    teacher knows about similarity, while the contradictions carry what it misses."""
     import random
 
     from datasets import Dataset
@@ -239,15 +244,31 @@ def cross_training_pairs(sts, nli, limit: int | None = None, seed: int = 0,
     rng = random.Random(seed)
     rows = [{"sentence1": r["sentence1"], "sentence2": r["sentence2"], "label": float(r["score"])}
             for r in sts]
-    rows += [{"sentence1": r["premise"], "sentence2": r["hypothesis"],
-              "label": NLI_SCORES[r["label"]]} for r in nli]
+    nli_rows = [{"sentence1": r["premise"], "sentence2": r["hypothesis"], "label": NLI_SCORES[r["label"]]}
+                for r in nli]
+    negatives = []
     premises = dict(zip(nli["premise_id"], nli["premise"], strict=True))
     for pid, premise in premises.items():
         others = [h for q, h in zip(nli["premise_id"], nli["hypothesis"], strict=True) if q != pid]
-        rows += [{"sentence1": premise, "sentence2": h, "label": 0.0}
-                 for h in rng.sample(others, min(random_negatives, len(others)))]
+        negatives += [{"sentence1": premise, "sentence2": h, "label": 0.0}
+                      for h in rng.sample(others, min(random_negatives, len(others)))]
+    if teacher is not None:
+        graded = [r for r, label in zip(nli_rows, nli["label"], strict=True) if label != "contradiction"]
+        graded += negatives
+        for row, cos in zip(graded, teacher_scores(teacher, graded), strict=True):
+            row["label"] = max(cos, 0.0)
+    rows += nli_rows + negatives
     rng.shuffle(rows)
     return Dataset.from_list(rows[:limit])
+
+
+def teacher_scores(teacher, rows: Sequence[dict], batch_size: int = 64) -> list[float]:
+    """The teacher bi-encoder's cosine for each (sentence1, sentence2) row."""
+    if not rows:
+        return []
+    left = teacher.encode([r["sentence1"] for r in rows], batch_size=batch_size)
+    right = teacher.encode([r["sentence2"] for r in rows], batch_size=batch_size)
+    return [float(c) for c in teacher.similarity_pairwise(left, right).cpu().tolist()]
 
 
 def label_entropy(labels) -> float:
@@ -369,33 +390,40 @@ def most_similar_pair_cross(model, sentences: Sequence[str], batch_size: int = 6
             "seconds": time.perf_counter() - start}
 
 
-def time_scaling(bi, cross, sentences: Sequence[str], ns: Sequence[int], repeats: int = 3,
-                 batch_size: int = 64):
-    """Time 'find the most similar pair among n sentences' for each n, both ways: the median of
-    `repeats` runs after one warm-up, as a table with one row per n (spread: max/min of the runs)."""
-    import pandas as pd
-
-    if max(ns) > len(sentences):
-        raise ValueError(f"n={max(ns)} is more than the {len(sentences)} sentences given; "
-                         "pass more sentences or smaller ns.")
+def run_times(job, repeats: int = 5) -> list[float]:
+    """Seconds of `repeats` calls of job() timed with time.perf_counter, after one untimed warm-up
+    call (the first call pays one-off costs: memory, caches)."""
     if repeats < 1:
-        raise ValueError(f"repeats={repeats}: time each n at least once (3 or more for a median).")
-    most_similar_pair_bi(bi, sentences[:4], batch_size)  # warm-up: first calls pay one-off costs
-    most_similar_pair_cross(cross, sentences[:4], batch_size)
-    rows = []
-    for n in ns:
-        part = list(sentences[:n])
-        bis = [most_similar_pair_bi(bi, part, batch_size) for _ in range(repeats)]
-        crosses = [most_similar_pair_cross(cross, part, batch_size)["seconds"] for _ in range(repeats)]
-        totals = [r["encode_s"] + r["search_s"] for r in bis]
-        rows.append({"n": n, "pairs": pair_count(n),
-                     "bi_encode_s": float(np.median([r["encode_s"] for r in bis])),
-                     "bi_search_s": float(np.median([r["search_s"] for r in bis])),
-                     "bi_s": float(np.median(totals)), "cross_s": float(np.median(crosses)),
-                     "bi_spread": max(totals) / min(totals), "cross_spread": max(crosses) / min(crosses)})
-    table = pd.DataFrame(rows)
-    table["ratio"] = table["cross_s"] / table["bi_s"]
-    return table
+        raise ValueError(f"repeats={repeats}: time the job at least once (5 or more for a median).")
+    job()
+    runs = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        job()
+        runs.append(time.perf_counter() - start)
+    return runs
+
+
+def rate_pairs(sentences: Sequence[str]) -> list[tuple[str, str]]:
+    """Each sentence paired with the next (the last with the first): as many pairs as sentences,
+    each sentence in two pairs, so the pairs hold exactly twice the sentences' tokens."""
+    sentences = list(sentences)
+    if len(sentences) < 2:
+        raise ValueError("Measuring a pair rate needs at least two sentences.")
+    return list(zip(sentences, sentences[1:] + sentences[:1], strict=True))
+
+
+def measure_rates(bi, cross, sentences: Sequence[str], repeats: int = 5, batch_size: int = 64) -> dict:
+    """Throughput at a fixed batch size, median of `repeats` runs: sentences/s of bi.encode and
+    pairs/s of cross.predict (on rate_pairs of the same sentences), with slowest/fastest spreads."""
+    sentences = list(sentences)
+    pairs = rate_pairs(sentences)
+    bi_runs = run_times(lambda: bi.encode(sentences, batch_size=batch_size), repeats)
+    cross_runs = run_times(lambda: cross.predict(pairs, batch_size=batch_size, show_progress_bar=False), repeats)
+    return {"sentences": len(sentences), "pairs": len(pairs), "repeats": repeats, "batch_size": batch_size,
+            "sentences_per_s": len(sentences) / float(np.median(bi_runs)),
+            "pairs_per_s": len(pairs) / float(np.median(cross_runs)),
+            "bi_spread": max(bi_runs) / min(bi_runs), "cross_spread": max(cross_runs) / min(cross_runs)}
 
 
 def time_search(n: int = 10_000, dim: int = 384, seed: int = 0) -> float:
@@ -409,21 +437,21 @@ def time_search(n: int = 10_000, dim: int = 384, seed: int = 0) -> float:
     return time.perf_counter() - start
 
 
-def fit_power_law(ns: Sequence[float], seconds: Sequence[float]) -> tuple[float, float]:
-    """(k, c) of the line log t = log c + k log n fitted on log-log axes: t grows like n^k."""
-    if len(ns) < 2:
-        raise ValueError("Fitting a growth rate needs timings for at least two values of n.")
-    k, log_c = np.polyfit(np.log(np.asarray(ns, float)), np.log(np.asarray(seconds, float)), 1)
-    return float(k), float(np.exp(log_c))
-
-
 @dataclass(frozen=True)
 class CostModel:
-    """Seconds per unit of work, measured: what extrapolation to large n multiplies up."""
+    """Seconds per unit of work, measured: counting the units gives the cost at any n."""
 
-    per_sentence: float  # bi-encoder: encode one sentence
+    per_sentence: float  # bi-encoder: encode one sentence (1 / sentences per second)
     per_entry: float  # bi-encoder: one entry of the n x n similarity matrix
-    per_pair: float  # cross-encoder: one pair through the network
+    per_pair: float  # cross-encoder: one pair through the network (1 / pairs per second)
+
+    @classmethod
+    def from_rates(cls, sentences_per_s: float, pairs_per_s: float, search_s: float = 0.0,
+                   search_n: int = PAPER["n"]) -> CostModel:
+        """The cost model of measured rates, plus a similarity search timed at search_n vectors."""
+        if sentences_per_s <= 0 or pairs_per_s <= 0:
+            raise ValueError(f"rates must be positive, got {sentences_per_s} sentences/s and {pairs_per_s} pairs/s")
+        return cls(per_sentence=1 / sentences_per_s, per_entry=search_s / search_n ** 2, per_pair=1 / pairs_per_s)
 
     def bi(self, n):
         """Bi-encoder seconds for n sentences: n encodings plus an n x n similarity matrix."""
@@ -436,74 +464,32 @@ class CostModel:
         return self.per_pair * n * (n - 1) / 2
 
 
-def fit_costs(table, search_n: int, search_s: float) -> CostModel:
-    """Cost per unit of work from the largest n timed (where fixed overheads weigh least) and
-    from a similarity search measured at `search_n` (see time_search)."""
-    last = table.sort_values("n").iloc[-1]
-    return CostModel(per_sentence=last["bi_encode_s"] / last["n"],
-                     per_entry=search_s / search_n ** 2,
-                     per_pair=last["cross_s"] / last["pairs"])
+def cost_table(costs: CostModel, ns: Sequence[int] = (2, 10, 100, 1_000, 10_000)):
+    """One row per n: pair count, both methods' predicted seconds (and readable), and their ratio."""
+    import pandas as pd
+
+    rows = [{"n": n, "pairs": pair_count(n), "bi_s": float(costs.bi(n)), "cross_s": float(costs.cross(n))}
+            for n in ns]
+    table = pd.DataFrame(rows)
+    table["ratio"] = table["cross_s"] / table["bi_s"]
+    table["bi-encoder"] = table["bi_s"].map(human_time)
+    table["cross-encoder"] = table["cross_s"].map(human_time)
+    return table
 
 
-def extrapolate(table, costs: CostModel, n: int = PAPER["n"]) -> dict:
-    """Predicted seconds at n both ways (cost model), the fitted log-log slopes, and the
-    SBERT paper's figures beside them."""
-    k_bi, c_bi = fit_power_law(table["n"], table["bi_s"])
-    k_cross, c_cross = fit_power_law(table["n"], table["cross_s"])
-    bi, cross = float(costs.bi(n)), float(costs.cross(n))
-    ordered = table.sort_values("n")
-    spreads = [c for c in ("bi_spread", "cross_spread") if c in ordered]
-    return {"n": n, "bi_s": bi, "cross_s": cross, "ratio": cross / bi,
-            "monotone": bool(all(np.all(np.diff(ordered[c].to_numpy()) > 0) for c in ("bi_s", "cross_s"))),
-            "max_spread": float(ordered[spreads].to_numpy().max()) if spreads else 1.0,
-            "pair_vs_sentence_cost": costs.per_pair / costs.per_sentence,
-            "slope_bi": k_bi, "slope_cross": k_cross,
-            "power_law_bi_s": c_bi * n ** k_bi, "power_law_cross_s": c_cross * n ** k_cross,
-            "paper_bi_s": PAPER["bi_s"], "paper_cross_s": PAPER["cross_s"],
-            "paper_ratio": PAPER["cross_s"] / PAPER["bi_s"]}
-
-
-def timing_caveat(est: dict, smoke: bool = False, max_spread: float = 1.5) -> str:
-    """Why this run's timings are not a finding, or "" when they can be read as one: the smoke
-    profile's tiny n, times that do not grow with n, or repeats that disagree (slowest/fastest)."""
-    reasons = (["the smoke profile times only a few tiny n"] if smoke else [])
-    if not est.get("monotone", True):
-        reasons.append("the measured times do not all grow with n")
-    if est.get("max_spread", 1.0) > max_spread:
-        reasons.append(f"repeats of one job differ by up to {est['max_spread']:.1f}x (slowest/fastest)")
-    return "; ".join(reasons)
-
-
-def describe_scaling(est: dict, smoke: bool = False) -> str:
-    """The scaling paragraph of notebook 04, worded from this run's slopes, cost ratio and
-    extrapolation (see extrapolate), so the text cannot contradict the numbers. When the timings
-    are dominated by overhead or noise (timing_caveat), it says so instead of presenting them
-    as a finding."""
-    kb, kc, cost, n = est["slope_bi"], est["slope_cross"], est["pair_vs_sentence_cost"], est["n"]
-    caveat = timing_caveat(est, smoke)
-    cross_word = ("close to" if abs(kc - 2) <= 0.25 else "below" if kc < 2 else "above")
-    bi_word = ("at most linear" if kb <= 1.05 else "a little above linear" if kb <= 1.3
-               else "well above linear: fixed per-call costs still weigh at these small n")
-    cost_word = "close to" if 1.5 <= cost <= 2.5 else "not"
-    warning = (f"Not a finding: {caveat}. Fixed per-call overhead and machine noise dominate these "
-               "timings, so the slopes and the cost ratio below describe this run, not the two "
-               "methods; a cpu or gpu run measures them.\n" if caveat else "")
-    cost_line = (f"One pair pass costs {cost:.2f}x one sentence encoding in this run: an overhead "
-                 "artifact, not the pair's real cost (counting tokens suggests about 2, a pair "
-                 "being two sentences long).\n" if caveat else
-                 f"One pair pass costs {cost:.2f}x one sentence encoding here, {cost_word} the factor "
-                 "of 2 that counting tokens suggests (a pair is two sentences long).\n")
-    return (
-        warning
-        + f"Measured slopes on log-log axes: cross-encoder {kc:.2f}, {cross_word} the 2 of n(n-1)/2 "
-        f"pair passes; bi-encoder {kb:.2f}, {bi_word} (n encodings, plus an n x n similarity "
-        f"matrix that is cheap arithmetic).\n"
-        + cost_line
-        + f"At n = {n:,}: (n-1)/2 = {(n - 1) / 2:,.0f} pairs per sentence x {cost:.2f} = "
-        f"{(n - 1) / 2 * cost:,.0f}x, and with the similarity search included the cost model "
-        f"gives {est['ratio']:,.0f}x ({human_time(est['bi_s'])} vs {human_time(est['cross_s'])}); "
-        f"the SBERT paper's ratio was {est['paper_ratio']:,.0f}x."
-    )
+def scaling_verdict(costs: CostModel, rates: dict, n: int = PAPER["n"]) -> str:
+    """The scaling conclusion at n, worded from the cost model, with how far the measured times
+    would have to be off to flip it (the ratio itself) beside how much the repeats disagreed."""
+    ratio = float(costs.cross(n) / costs.bi(n))
+    spread = max(rates["bi_spread"], rates["cross_spread"])
+    worst = ratio / (rates["bi_spread"] * rates["cross_spread"])
+    faster = "the bi-encoder" if ratio > 1 else "the cross-encoder"
+    robust = ("cannot flip it" if worst > 1 else "could flip it") if ratio > 1 else "decides it"
+    return (f"At n = {n:,}: {human_time(float(costs.bi(n)))} vs {human_time(float(costs.cross(n)))}, "
+            f"{faster} is {max(ratio, 1 / ratio):,.0f}x faster. The pair count fixes the shape; the timings "
+            f"only set the scale: to flip the verdict they would have to be off by {ratio:,.0f}x, while "
+            f"repeats of one job differed by at most {spread:.2f}x (slowest/fastest). Even taking each job's "
+            f"most unfavourable repeat, the ratio stays {worst:,.0f}x: timing noise {robust}.")
 
 
 def human_time(seconds: float) -> str:
@@ -511,32 +497,40 @@ def human_time(seconds: float) -> str:
     for unit, size in (("days", 86_400), ("h", 3_600), ("min", 60)):
         if seconds >= 2 * size:
             return f"{seconds / size:.1f} {unit}"
+    if seconds < 0.01:
+        return f"{seconds * 1000:.2g} ms"
     return f"{seconds:.2g} s" if seconds < 10 else f"{seconds:.0f} s"
 
 
-def scaling_figure(table, costs: CostModel, n_target: int = PAPER["n"]):
-    """Log-log plot: measured times of both methods, the cost model out to n_target, and the
-    SBERT paper's two figures at n = 10,000."""
+def scaling_figure(costs: CostModel, measured: Sequence[dict] = (), n_target: int = PAPER["n"],
+                   title: str | None = None):
+    """Log-log plot of the counting model (n / rate vs n(n-1)/2 / rate) from n = 2 to n_target,
+    the whole jobs timed at small n (`measured`: dicts with n, bi_s, cross_s) and the SBERT
+    paper's two figures at n = 10,000."""
     import plotly.graph_objects as go
 
     from course.viz import PALETTE, style
 
-    grid = np.unique(np.geomspace(table["n"].min(), n_target, 60).round())
+    grid = np.unique(np.geomspace(2, n_target, 80).round())
     fig = go.Figure()
-    for key, label, color, model in (("bi_s", "bi-encoder (SBERT)", PALETTE[0], costs.bi),
-                                     ("cross_s", "cross-encoder", PALETTE[3], costs.cross)):
-        k, _ = fit_power_law(table["n"], table[key])
-        fig.add_scatter(x=table["n"], y=table[key], mode="markers", marker=dict(size=11, color=color),
-                        name=f"{label}: measured (slope {k:.2f})")
-        fig.add_scatter(x=grid, y=model(grid), mode="lines", line=dict(dash="dash", color=color),
-                        name=f"{label}: extrapolated", hovertemplate="n=%{x:.0f}<br>%{y:.3g} s")
+    for key, label, color, model in (("bi_s", "bi-encoder: n / sentences per s", PALETTE[0], costs.bi),
+                                     ("cross_s", "cross-encoder: n(n-1)/2 / pairs per s", PALETTE[3], costs.cross)):
+        fig.add_scatter(x=grid, y=model(grid), mode="lines", line=dict(color=color, width=3), name=label,
+                        hovertemplate="n=%{x:.0f}<br>%{y:.3g} s<extra></extra>")
+        if measured:
+            fig.add_scatter(x=[m["n"] for m in measured], y=[m[key] for m in measured], mode="markers",
+                            marker=dict(size=11, color=color, symbol="circle-open", line=dict(width=3)),
+                            name=f"{label.split(':')[0]}: whole job timed")
     fig.add_scatter(x=[PAPER["n"]] * 2, y=[PAPER["bi_s"], PAPER["cross_s"]], mode="markers+text",
-                    marker=dict(symbol="star", size=16, color="black"), name="SBERT paper (V100)",
+                    marker=dict(symbol="star", size=16, color="black"), name="SBERT paper (V100, BERT-base)",
                     text=["SBERT ~5 s", "BERT ~65 h"], textposition="middle left")
     fig.update_xaxes(type="log", title="n sentences")
     fig.update_yaxes(type="log", title="seconds to find the most similar pair")
     fig.update_layout(legend=dict(orientation="h", y=-0.2))
-    return style(fig, "Most similar pair among n sentences: time grows like n vs n²", height=620)
+    if title is None:
+        title = (f"Most similar pair among n sentences: at n = {n_target:,}, "
+                 f"{human_time(float(costs.bi(n_target)))} vs {human_time(float(costs.cross(n_target)))} here")
+    return style(fig, title, height=620)
 
 
 # ---------------------------------------------------------------- architecture diagram
