@@ -60,6 +60,7 @@ class SbertPreset:
     rerank_queries: int | None  # training queries of the reranker (None: all train queries)
     rerank_negatives: int  # hard negatives mined per training query
     rerank_epochs: int
+    rerank_batch_size: int
     rerank_learning_rate: float
     top_k: int  # candidates the cross-encoder reranks
 
@@ -67,16 +68,16 @@ class SbertPreset:
 PRESETS = {
     "smoke": SbertPreset(train_pairs=48, epochs=1, train_batch_size=16, learning_rate=5e-5,
                          head_learning_rate=2e-3, rate_sentences=16, job_ns=(4, 8), repeats=5,
-                         rerank_queries=12, rerank_negatives=2, rerank_epochs=1,
-                         rerank_learning_rate=5e-5, top_k=10),
+                         rerank_queries=12, rerank_negatives=2, rerank_epochs=1, rerank_batch_size=8,
+                         rerank_learning_rate=1e-4, top_k=10),
     "cpu": SbertPreset(train_pairs=None, epochs=2, train_batch_size=16, learning_rate=5e-5,
                        head_learning_rate=2e-3, rate_sentences=128, job_ns=(8, 24), repeats=5,
-                       rerank_queries=None, rerank_negatives=3, rerank_epochs=4,
-                       rerank_learning_rate=5e-5, top_k=10),
+                       rerank_queries=None, rerank_negatives=3, rerank_epochs=4, rerank_batch_size=8,
+                       rerank_learning_rate=1e-4, top_k=10),
     "gpu": SbertPreset(train_pairs=None, epochs=2, train_batch_size=16, learning_rate=5e-5,
                        head_learning_rate=2e-3, rate_sentences=320, job_ns=(8, 32), repeats=5,
-                       rerank_queries=None, rerank_negatives=3, rerank_epochs=4,
-                       rerank_learning_rate=5e-5, top_k=10),
+                       rerank_queries=None, rerank_negatives=3, rerank_epochs=4, rerank_batch_size=8,
+                       rerank_learning_rate=1e-4, top_k=10),
 }
 
 
@@ -285,10 +286,7 @@ def train_cross_encoder(model, pairs, loss=None, epochs: int = 1, batch_size: in
     (default BinaryCrossEntropyLoss, which needs a `label` column), the new score head at its
     own, higher learning rate.
 
-    cache=True keeps the trained weights under artifacts_dir(), keyed by the starting weights,
-    the data and every setting, so a rerun with the same config loads them instead of training.
-    Returns pairs, epochs, seconds, the mean training loss and whether it came from the cache
-    (from the cache, `seconds` is the original training time, not this call's).
+    cache=True: see train_or_load, which this calls.
     """
     import torch
     from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
@@ -302,15 +300,6 @@ def train_cross_encoder(model, pairs, loss=None, epochs: int = 1, batch_size: in
     if len(pairs) == 0:
         raise DataError("No training pairs: the dataset is empty.")
     heads = {r"classifier|pooler": head_learning_rate} if head_learning_rate else {}
-    settings = {"loss": type(loss).__name__, "loss_config": _loss_config(loss), "epochs": epochs,
-                "batch_size": batch_size, "learning_rate": learning_rate, "heads": heads, "seed": seed,
-                "max_length": getattr(model, "max_seq_length", None)}
-    folder = _cache_folder(model, pairs, settings) if cache else None
-    if folder is not None and (folder / "info.json").is_file():
-        from safetensors.torch import load_file
-
-        model.model.load_state_dict(load_file(str(folder / "model.safetensors")))
-        return {**json.loads((folder / "info.json").read_text()), "cached": True}
     with tempfile.TemporaryDirectory() as out:
         args = CrossEncoderTrainingArguments(
             output_dir=out, num_train_epochs=epochs, per_device_train_batch_size=batch_size,
@@ -318,9 +307,33 @@ def train_cross_encoder(model, pairs, loss=None, epochs: int = 1, batch_size: in
             save_strategy="no", logging_strategy="no", report_to="none", disable_tqdm=True,
             dataloader_pin_memory=torch.cuda.is_available())
         trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=pairs, loss=loss)
-        start = time.perf_counter()
-        result = trainer.train()
-    info = {"pairs": len(pairs), "epochs": epochs, "seconds": round(time.perf_counter() - start, 1),
+        return train_or_load(trainer, cache=cache)
+
+
+# Training arguments that change what training produces: the cache key of train_or_load.
+CACHE_ARGS = ("num_train_epochs", "max_steps", "per_device_train_batch_size", "learning_rate",
+              "learning_rate_mapping", "warmup_steps", "weight_decay", "lr_scheduler_type", "seed")
+
+
+def train_or_load(trainer, cache: bool = True) -> dict:
+    """trainer.train() for a CrossEncoderTrainer, or, with cache=True, the weights that a run of
+    the same config saved under artifacts_dir(): keyed by the starting weights, the training rows,
+    the loss and its settings and the training arguments that matter (CACHE_ARGS), so a rerun or
+    a classroom's warm-up loads them in a second. Returns pairs, epochs, seconds, the mean
+    training loss and whether it came from the cache (then `seconds` is the original run's)."""
+    model, args, pairs = trainer.model, trainer.args, trainer.train_dataset
+    settings = {"loss": type(trainer.loss).__name__, "loss_config": _loss_config(trainer.loss),
+                "args": {k: getattr(args, k, None) for k in CACHE_ARGS},
+                "max_length": getattr(model, "max_seq_length", None)}
+    folder = _cache_folder(model, pairs, settings) if cache else None
+    if folder is not None and (folder / "info.json").is_file():
+        from safetensors.torch import load_file
+
+        model.model.load_state_dict(load_file(str(folder / "model.safetensors")))
+        return {**json.loads((folder / "info.json").read_text()), "cached": True}
+    start = time.perf_counter()
+    result = trainer.train()
+    info = {"pairs": len(pairs), "epochs": args.num_train_epochs, "seconds": round(time.perf_counter() - start, 1),
             "train_loss": round(float(result.training_loss), 4)}
     if folder is not None:
         model.save_pretrained(str(folder))
@@ -659,27 +672,73 @@ def rerank_reciprocal_ranks(bi, cross, queries, corpus: Sequence[str], top_k: in
     return np.array(before), np.array(after)
 
 
-def reranker_training_set(bi, train, negatives: int = 3, limit: int | None = None):
-    """(query, passage, label) rows: each training query's answer (1) and its `negatives` hardest
-    non-answers (0) among the training passages by the bi-encoder (util.mine_hard_negatives)."""
+def random_order_mrr(reciprocal_ranks, k: int) -> float:
+    """Expected MRR@k if each query's top k were shuffled at random: a query whose answer is among
+    the k gets the mean of 1/1 ... 1/k (the k-th harmonic number / k), one whose answer is missing
+    gets 0. A reranker must beat this to have learned anything about the candidates."""
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    found = np.asarray(reciprocal_ranks, dtype=float) > 0
+    return float(found.mean() * sum(1 / r for r in range(1, k + 1)) / k)
+
+
+def fuse_scores(cosines, cross_scores) -> np.ndarray:
+    """Score fusion of one query's candidates: the bi-encoder's cosines and the cross-encoder's
+    logits, each standardised over the candidates, added. A third system, neither model alone."""
+    def z(x):
+        x = np.asarray(x, dtype=float)
+        return (x - x.mean()) / (x.std() or 1.0)
+    return z(cosines) + z(cross_scores)
+
+
+def reranker_training_set(bi, train, negatives: int = 3, limit: int | None = None,
+                          output_format: str = "n-tuple"):
+    """Rows for the reranker: each training query, its answer and its `negatives` hardest
+    non-answers among the training passages by the bi-encoder (util.mine_hard_negatives):
+    (query, positive, negative_1, ...) for a ranking loss, or (query, passage, label) rows with
+    output_format="labeled-pair"."""
     from sentence_transformers.util import mine_hard_negatives
 
     train = train.select(range(min(limit, len(train)))) if limit else train
     pairs = train.select_columns(["query", "positive"])
     return mine_hard_negatives(pairs, bi, corpus=passages(train), num_negatives=negatives,
-                               range_max=10, sampling_strategy="top", output_format="labeled-pair",
+                               range_max=10, sampling_strategy="top", output_format=output_format,
                                verbose=False)
 
 
-def train_reranker(bi, train, p: SbertPreset, seed: int = 0, device: str | None = None,
-                   cache: bool = True):
-    """Notebook 04's reranker end to end (mined labeled pairs, BinaryCrossEntropyLoss, cached by
-    config): (CrossEncoder, info)."""
-    reranker = load_cross_encoder(max_length=64, device=device)
+def train_reranker(start, bi, train, p: SbertPreset, seed: int = 0, cache: bool = True):
+    """Notebook 04's reranker end to end: a copy of `start` (the section-4 cross-encoder) trained
+    with MultipleNegativesRankingLoss on mined (query, answer, hard negatives) rows, cached by
+    config. Returns (CrossEncoder, info)."""
+    import copy
+
+    from sentence_transformers.cross_encoder.losses import MultipleNegativesRankingLoss
+
+    reranker = copy.deepcopy(start)
     data = reranker_training_set(bi, train, p.rerank_negatives, p.rerank_queries)
-    info = train_cross_encoder(reranker, data, epochs=p.rerank_epochs, learning_rate=p.rerank_learning_rate,
-                               head_learning_rate=p.head_learning_rate, seed=seed, cache=cache)
+    info = train_cross_encoder(reranker, data, loss=MultipleNegativesRankingLoss(reranker),
+                               epochs=p.rerank_epochs, batch_size=p.rerank_batch_size,
+                               learning_rate=p.rerank_learning_rate, head_learning_rate=None,
+                               seed=seed, cache=cache)
     return reranker, info
+
+
+def train_sts_cross_encoder(bi, p: SbertPreset, profile_seed: int = 0, device: str | None = None,
+                            cache: bool = True):
+    """Notebook 04's section-4 cross-encoder end to end: the packaged backbone with a new head,
+    trained on STS dev + NLI train + random negatives with the bi-encoder `bi` as teacher
+    (cross_training_pairs), cached by config. Returns (CrossEncoder, info)."""
+    from course.datasets import load_nli, load_sts
+    from course.env import seed_everything
+
+    seed_everything(profile_seed)
+    ce = load_cross_encoder(device=device)
+    pairs = cross_training_pairs(load_sts(split="dev"), load_nli(split="train"), limit=p.train_pairs,
+                                 seed=profile_seed, teacher=bi)
+    info = train_cross_encoder(ce, pairs, epochs=p.epochs, batch_size=p.train_batch_size,
+                               learning_rate=p.learning_rate, head_learning_rate=p.head_learning_rate,
+                               seed=profile_seed, cache=cache)
+    return ce, info
 
 
 def rerank_figure(table, title: str = "Bi-encoder order → cross-encoder order"):

@@ -338,12 +338,35 @@ def test_rerank_helpers(bi, cross, tmp_path):
     assert before.shape == after.shape == (4,) and ((before > 0) == (after > 0)).all()
     assert set(np.round(1 / before[before > 0])) <= {1, 2, 3, 4, 5}
     mined = sb.reranker_training_set(bi, sb.load_rerank(split="train"), negatives=2, limit=3)
-    assert mined.column_names == ["query", "positive", "label"] and len(mined) == 9
-    assert sorted(mined["label"]) == [0] * 6 + [1] * 3
+    assert mined.column_names == ["query", "positive", "negative_1", "negative_2"] and len(mined) == 3
     train = sb.load_rerank(split="train").select(range(3))
-    negatives = {r["positive"] for r in mined if r["label"] == 0}
-    assert negatives <= set(sb.passages(train)) - set(train["positive"])
-    assert {r["positive"] for r in mined if r["label"] == 1} == set(train["positive"])
+    negatives = set(mined["negative_1"]) | set(mined["negative_2"])
+    assert negatives <= set(sb.passages(train)) - set(train["positive"])  # training passages, no answers
+    assert list(mined["positive"]) == list(train["positive"])
+    pairs = sb.reranker_training_set(bi, train, negatives=2, output_format="labeled-pair")
+    assert pairs.column_names == ["query", "positive", "label"] and sorted(pairs["label"]) == [0] * 6 + [1] * 3
+
+
+def test_random_order_mrr_is_the_mean_of_shuffles():
+    import random
+
+    rr = np.array([1.0, 0.5, 0.0, 0.2])  # three answers among the top 10, one missing
+    expected = 0.75 * sum(1 / r for r in range(1, 11)) / 10
+    assert sb.random_order_mrr(rr, 10) == pytest.approx(expected)
+    rng, ranks = random.Random(0), []
+    for _ in range(20_000):  # shuffle a top 10 holding the answer: where does it land?
+        ranks.append(1 / (rng.randrange(10) + 1))
+    assert np.mean(ranks) == pytest.approx(sb.random_order_mrr([1.0], 10), abs=0.01)
+    assert sb.random_order_mrr([0.0, 0.0], 10) == 0.0 and sb.random_order_mrr([1.0], 1) == 1.0
+    with pytest.raises(ValueError, match="at least 1"):
+        sb.random_order_mrr([1.0], 0)
+
+
+def test_fuse_scores_standardises_both():
+    fused = sb.fuse_scores([0.9, 0.8, 0.1], [-5.0, 5.0, 0.0])
+    assert fused.shape == (3,) and abs(fused.sum()) < 1e-9  # each part has mean 0
+    assert int(np.argmax(fused)) == 1  # second by cosine, first by the cross-encoder: wins the sum
+    assert np.allclose(sb.fuse_scores([1.0, 1.0], [2.0, 0.0]), [1.0, -1.0])  # a constant part adds nothing
 
 
 # ---- exercises: retrieve then rerank
@@ -419,7 +442,7 @@ def test_benchmark_prints_json(capsys):
         bench.main(["--sentences", "1", "--device", "cpu"])
 
 
-def test_rerank_benchmark_prints_one_json_line(capsys, tmp_path, monkeypatch):
+def test_rerank_benchmark_prints_one_json_line_per_attempt(capsys, tmp_path, monkeypatch):
     import importlib.util
     import json
     from pathlib import Path
@@ -430,9 +453,15 @@ def test_rerank_benchmark_prints_one_json_line(capsys, tmp_path, monkeypatch):
     spec = importlib.util.spec_from_file_location("rerank_bench", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    report = bench.main([])
-    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert {"n_queries", "bi_mrr", "rerank_mrr", "ci_low", "ci_high", "train_seconds"} <= set(last)
-    assert last == report and last["n_queries"] == len(sb.load_rerank(split="test"))
-    assert last["ci_low"] <= last["rerank_mrr"] - last["bi_mrr"] <= last["ci_high"]
-    assert not last["cached"] and bench.main([])["cached"]  # the second run loads the trained model
+    attempts = ["sts-then-mnrl", "fusion-bi+sts-then-mnrl"]
+    reports = bench.main(["--attempts", *attempts])
+    lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert lines == reports and [r["attempt"] for r in lines] == attempts
+    for r in lines:
+        assert {"attempt", "n_queries", "bi_mrr", "rerank_mrr", "random_mrr", "ci_low", "ci_high",
+                "train_seconds"} <= set(r)
+        assert r["n_queries"] == len(sb.load_rerank(split="test"))
+        assert r["ci_low"] <= r["rerank_mrr"] - r["bi_mrr"] <= r["ci_high"]
+        assert 0 < r["random_mrr"] < r["bi_mrr"] <= 1  # the bi-encoder beats a random order of its own top k
+    assert lines[0]["bi_mrr"] == lines[1]["bi_mrr"] and lines[0]["train_seconds"] == lines[1]["train_seconds"] > 0
+    assert not lines[0]["cached"] and bench.main(["--attempts", "sts-then-mnrl"])[0]["cached"]  # cached by config
