@@ -1,10 +1,11 @@
 """Notebook 04 helpers: the padding comparison, cross-encoder training with a cache, the
-scaling experiment and the held-out reranking comparison (plumbing around the calls the
-notebook shows).
+scaling argument by counting x throughput, and the held-out reranking comparison (plumbing
+around the calls the notebook shows).
 
     from course import sbert as sb
     ce = sb.load_cross_encoder()                  # the packaged backbone, a new score head
-    table = sb.time_scaling(model, ce, texts, ns=(8, 16, 32), repeats=3)
+    rates = sb.measure_rates(model, ce, texts)    # sentences/s and pairs/s, median of 5
+    costs = sb.CostModel.from_rates(rates["sentences_per_s"], rates["pairs_per_s"])
     rerank = sb.load_rerank()                     # queries, answers and near-miss passages
 
 A bi-encoder (SBERT) embeds each sentence once and compares vectors; a cross-encoder reads
@@ -72,11 +73,11 @@ PRESETS = {
                          rerank_learning_rate=1e-4, top_k=10),
     "cpu": SbertPreset(train_pairs=None, epochs=2, train_batch_size=16, learning_rate=5e-5,
                        head_learning_rate=2e-3, rate_sentences=128, job_ns=(8, 24), repeats=5,
-                       rerank_queries=None, rerank_negatives=3, rerank_epochs=4, rerank_batch_size=8,
+                       rerank_queries=None, rerank_negatives=3, rerank_epochs=6, rerank_batch_size=8,
                        rerank_learning_rate=1e-4, top_k=10),
     "gpu": SbertPreset(train_pairs=None, epochs=2, train_batch_size=16, learning_rate=5e-5,
                        head_learning_rate=2e-3, rate_sentences=320, job_ns=(8, 32), repeats=5,
-                       rerank_queries=None, rerank_negatives=3, rerank_epochs=4, rerank_batch_size=8,
+                       rerank_queries=None, rerank_negatives=3, rerank_epochs=6, rerank_batch_size=8,
                        rerank_learning_rate=1e-4, top_k=10),
 }
 
