@@ -8,7 +8,7 @@
 Heavy libraries (torch, sentence-transformers, datasets) load on first use, not on import.
 """
 
-from course import viz
+from course import cache, viz
 from course.datasets import DataError, load_corpus, load_nli, load_queries, load_sts
 from course.env import (
     Profile,
@@ -24,7 +24,7 @@ from course.env import (
 from course.models import DEFAULT_MODEL, ModelUnavailableError, load_embedder
 
 __all__ = [
-    "DEFAULT_MODEL", "DataError", "artifacts_dir", "ModelUnavailableError", "Profile", "banner", "device",
+    "DEFAULT_MODEL", "DataError", "artifacts_dir", "cache", "ModelUnavailableError", "Profile", "banner", "device",
     "in_colab", "is_online", "load_corpus", "load_embedder", "load_nli", "load_queries", "load_sts",
     "profile", "seed_everything", "setup_plotting", "viz",
 ]

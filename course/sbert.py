@@ -1,10 +1,11 @@
 """Notebook 04 helpers: the padding comparison, cross-encoder training with a cache, the
-scaling experiment and the held-out reranking comparison (plumbing around the calls the
-notebook shows).
+scaling argument by counting x throughput, and the held-out reranking comparison (plumbing
+around the calls the notebook shows).
 
     from course import sbert as sb
     ce = sb.load_cross_encoder()                  # the packaged backbone, a new score head
-    table = sb.time_scaling(model, ce, texts, ns=(8, 16, 32), repeats=3)
+    rates = sb.measure_rates(model, ce, texts)    # sentences/s and pairs/s, median of 5
+    costs = sb.CostModel.from_rates(rates["sentences_per_s"], rates["pairs_per_s"])
     rerank = sb.load_rerank()                     # queries, answers and near-miss passages
 
 A bi-encoder (SBERT) embeds each sentence once and compares vectors; a cross-encoder reads
@@ -15,9 +16,7 @@ always quadratically more expensive when every pair has to be scored.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import itertools
-import json
 import math
 import tempfile
 import time
@@ -29,9 +28,9 @@ import numpy as np
 
 from course.basics import mean_pool, pair_cosines, token_embeddings
 from course.datasets import DATA_DIR, DataError, read_jsonl
-from course.env import Profile, artifacts_dir, is_online
+from course.env import Profile, is_online
 from course.env import device as default_device
-from course.models import ModelUnavailableError, fingerprint, packaged_model_path
+from course.models import ModelUnavailableError, packaged_model_path
 
 # Hub cross-encoders for the online path: the STS model whose score ANCHORS.md quotes (sbert.net,
 # STSb test Spearman x100 = 90.17), and a reranker trained on MS MARCO search queries.
@@ -54,28 +53,30 @@ class SbertPreset:
     train_batch_size: int
     learning_rate: float  # the pretrained backbone
     head_learning_rate: float  # the new, randomly initialised score head
-    scaling_ns: tuple[int, ...]  # n for "most similar pair among n sentences"
+    rate_sentences: int  # sentences (and as many pairs) per throughput measurement
+    job_ns: tuple[int, ...]  # n at which the whole most-similar-pair jobs are timed, as a check
     repeats: int  # timing repeats; the median counts
     rerank_queries: int | None  # training queries of the reranker (None: all train queries)
     rerank_negatives: int  # hard negatives mined per training query
     rerank_epochs: int
+    rerank_batch_size: int
     rerank_learning_rate: float
     top_k: int  # candidates the cross-encoder reranks
 
 
 PRESETS = {
-    "smoke": SbertPreset(train_pairs=48, epochs=1, train_batch_size=16, learning_rate=1e-4,
-                         head_learning_rate=1e-3, scaling_ns=(6, 12, 18), repeats=3,
-                         rerank_queries=12, rerank_negatives=2, rerank_epochs=1,
-                         rerank_learning_rate=5e-5, top_k=10),
-    "cpu": SbertPreset(train_pairs=None, epochs=2, train_batch_size=16, learning_rate=1e-4,
-                       head_learning_rate=1e-3, scaling_ns=(16, 32, 64, 96), repeats=3,
-                       rerank_queries=None, rerank_negatives=3, rerank_epochs=4,
-                       rerank_learning_rate=5e-5, top_k=10),
-    "gpu": SbertPreset(train_pairs=None, epochs=3, train_batch_size=16, learning_rate=1e-4,
-                       head_learning_rate=1e-3, scaling_ns=(32, 64, 128, 256), repeats=3,
-                       rerank_queries=None, rerank_negatives=3, rerank_epochs=4,
-                       rerank_learning_rate=5e-5, top_k=10),
+    "smoke": SbertPreset(train_pairs=48, epochs=1, train_batch_size=16, learning_rate=5e-5,
+                         head_learning_rate=2e-3, rate_sentences=16, job_ns=(4, 8), repeats=5,
+                         rerank_queries=12, rerank_negatives=2, rerank_epochs=1, rerank_batch_size=8,
+                         rerank_learning_rate=1e-4, top_k=10),
+    "cpu": SbertPreset(train_pairs=None, epochs=2, train_batch_size=16, learning_rate=5e-5,
+                       head_learning_rate=2e-3, rate_sentences=128, job_ns=(8, 24), repeats=5,
+                       rerank_queries=None, rerank_negatives=3, rerank_epochs=6, rerank_batch_size=8,
+                       rerank_learning_rate=1e-4, top_k=10),
+    "gpu": SbertPreset(train_pairs=None, epochs=2, train_batch_size=16, learning_rate=5e-5,
+                       head_learning_rate=2e-3, rate_sentences=320, job_ns=(8, 32), repeats=5,
+                       rerank_queries=None, rerank_negatives=3, rerank_epochs=6, rerank_batch_size=8,
+                       rerank_learning_rate=1e-4, top_k=10),
 }
 
 
@@ -221,10 +222,14 @@ NLI_SCORES = {"entailment": 0.9, "neutral": 0.6, "contradiction": 0.3}
 
 
 def cross_training_pairs(sts, nli, limit: int | None = None, seed: int = 0,
-                         random_negatives: int = 1):
+                         random_negatives: int = 1, teacher=None):
     """Training pairs (sentence1, sentence2, label in 0-1), shuffled: STS pairs with their score,
     NLI pairs scored by NLI_SCORES, and for each premise `random_negatives` hypotheses written
-    for other premises, scored 0 (unrelated)."""
+    for other premises, scored 0 (unrelated).
+
+    With a `teacher` (a bi-encoder), every pair except the STS pairs and the NLI contradictions
+    is scored by the teacher's cosine instead (clipped at 0): graded targets that carry what the
+    teacher knows about similarity, while the contradictions carry what it misses."""
     import random
 
     from datasets import Dataset
@@ -239,15 +244,31 @@ def cross_training_pairs(sts, nli, limit: int | None = None, seed: int = 0,
     rng = random.Random(seed)
     rows = [{"sentence1": r["sentence1"], "sentence2": r["sentence2"], "label": float(r["score"])}
             for r in sts]
-    rows += [{"sentence1": r["premise"], "sentence2": r["hypothesis"],
-              "label": NLI_SCORES[r["label"]]} for r in nli]
+    nli_rows = [{"sentence1": r["premise"], "sentence2": r["hypothesis"], "label": NLI_SCORES[r["label"]]}
+                for r in nli]
+    negatives = []
     premises = dict(zip(nli["premise_id"], nli["premise"], strict=True))
     for pid, premise in premises.items():
         others = [h for q, h in zip(nli["premise_id"], nli["hypothesis"], strict=True) if q != pid]
-        rows += [{"sentence1": premise, "sentence2": h, "label": 0.0}
-                 for h in rng.sample(others, min(random_negatives, len(others)))]
+        negatives += [{"sentence1": premise, "sentence2": h, "label": 0.0}
+                      for h in rng.sample(others, min(random_negatives, len(others)))]
+    if teacher is not None:
+        graded = [r for r, label in zip(nli_rows, nli["label"], strict=True) if label != "contradiction"]
+        graded += negatives
+        for row, cos in zip(graded, teacher_scores(teacher, graded), strict=True):
+            row["label"] = max(cos, 0.0)
+    rows += nli_rows + negatives
     rng.shuffle(rows)
     return Dataset.from_list(rows[:limit])
+
+
+def teacher_scores(teacher, rows: Sequence[dict], batch_size: int = 64) -> list[float]:
+    """The teacher bi-encoder's cosine for each (sentence1, sentence2) row."""
+    if not rows:
+        return []
+    left = teacher.encode([r["sentence1"] for r in rows], batch_size=batch_size)
+    right = teacher.encode([r["sentence2"] for r in rows], batch_size=batch_size)
+    return [float(c) for c in teacher.similarity_pairwise(left, right).cpu().tolist()]
 
 
 def label_entropy(labels) -> float:
@@ -259,15 +280,12 @@ def label_entropy(labels) -> float:
 
 def train_cross_encoder(model, pairs, loss=None, epochs: int = 1, batch_size: int = 16,
                         learning_rate: float = 1e-4, head_learning_rate: float | None = 1e-3,
-                        seed: int = 0, cache: bool = False) -> dict:
+                        seed: int = 0, cache: bool = False, name: str = "04 cross-encoder training") -> dict:
     """Fine-tune a CrossEncoder in place with CrossEncoderTrainer, as notebook 04 shows it: `loss`
     (default BinaryCrossEntropyLoss, which needs a `label` column), the new score head at its
     own, higher learning rate.
 
-    cache=True keeps the trained weights under artifacts_dir(), keyed by the starting weights,
-    the data and every setting, so a rerun with the same config loads them instead of training.
-    Returns pairs, epochs, seconds, the mean training loss and whether it came from the cache
-    (from the cache, `seconds` is the original training time, not this call's).
+    cache=True: see train_or_load, which this calls; `name` names its cache entry.
     """
     import torch
     from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
@@ -281,15 +299,6 @@ def train_cross_encoder(model, pairs, loss=None, epochs: int = 1, batch_size: in
     if len(pairs) == 0:
         raise DataError("No training pairs: the dataset is empty.")
     heads = {r"classifier|pooler": head_learning_rate} if head_learning_rate else {}
-    settings = {"loss": type(loss).__name__, "loss_config": _loss_config(loss), "epochs": epochs,
-                "batch_size": batch_size, "learning_rate": learning_rate, "heads": heads, "seed": seed,
-                "max_length": getattr(model, "max_seq_length", None)}
-    folder = _cache_folder(model, pairs, settings) if cache else None
-    if folder is not None and (folder / "info.json").is_file():
-        from safetensors.torch import load_file
-
-        model.model.load_state_dict(load_file(str(folder / "model.safetensors")))
-        return {**json.loads((folder / "info.json").read_text()), "cached": True}
     with tempfile.TemporaryDirectory() as out:
         args = CrossEncoderTrainingArguments(
             output_dir=out, num_train_epochs=epochs, per_device_train_batch_size=batch_size,
@@ -297,28 +306,48 @@ def train_cross_encoder(model, pairs, loss=None, epochs: int = 1, batch_size: in
             save_strategy="no", logging_strategy="no", report_to="none", disable_tqdm=True,
             dataloader_pin_memory=torch.cuda.is_available())
         trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=pairs, loss=loss)
+        return train_or_load(trainer, cache=cache, name=name)
+
+
+# The cache entries' names of notebook 04's two trainings (the notebook and benchmarks/ share them).
+STS_RUN, RERANKER_RUN = "04 cross-encoder on STS", "04 reranker"
+
+# Training arguments that change what training produces: part of train_or_load's cache key.
+CACHE_ARGS = ("num_train_epochs", "max_steps", "per_device_train_batch_size", "learning_rate",
+              "learning_rate_mapping", "warmup_steps", "weight_decay", "lr_scheduler_type", "seed")
+
+
+def train_or_load(trainer, cache: bool = True, name: str = "04 cross-encoder training") -> dict:
+    """trainer.train() for a CrossEncoderTrainer, through course.cache.remember when cache=True:
+    keyed by the starting weights, the training rows, the loss and its settings and the training
+    arguments that matter (CACHE_ARGS), so a rerun or `python -m course warm 04` the night before
+    loads the trained weights in a second (the cache's line says when and by whom they were
+    trained). The course cache is off in the smoke profile and with COURSE_CACHE=0. Returns pairs,
+    epochs, seconds, the mean training loss and whether it came from the cache (then `seconds`
+    is the original run's)."""
+    from course import cache as store
+
+    model, args, pairs = trainer.model, trainer.args, trainer.train_dataset
+    settings = {"loss": type(trainer.loss).__name__, "loss_config": _loss_config(trainer.loss),
+                "args": {k: getattr(args, k, None) for k in CACHE_ARGS},
+                "max_length": getattr(model, "max_seq_length", None)}
+
+    def fit() -> dict:
         start = time.perf_counter()
         result = trainer.train()
-    info = {"pairs": len(pairs), "epochs": epochs, "seconds": round(time.perf_counter() - start, 1),
-            "train_loss": round(float(result.training_loss), 4)}
-    if folder is not None:
-        model.save_pretrained(str(folder))
-        (folder / "info.json").write_text(json.dumps(info))
-    return {**info, "cached": False}
+        return {"pairs": len(pairs), "epochs": args.num_train_epochs,
+                "seconds": round(time.perf_counter() - start, 1), "train_loss": round(float(result.training_loss), 4)}
+
+    if not cache:
+        return {**fit(), "cached": False}
+    found = store.lookup(name, fit, model=model, data=pairs, settings=settings)
+    info = store.remember(name, fit, model=model, data=pairs, settings=settings)
+    return {**info, "cached": found is not None}
 
 
 def _loss_config(loss) -> dict:
     config = getattr(loss, "get_config_dict", dict)()
     return {k: v if isinstance(v, (int, float, str, bool, type(None))) else repr(v) for k, v in config.items()}
-
-
-def _cache_folder(model, pairs, settings: dict) -> Path:
-    """artifacts/cross-encoders/<hash of starting weights, data and settings>."""
-    digest = hashlib.sha1(fingerprint(model).encode())
-    digest.update(json.dumps(settings, sort_keys=True).encode())
-    for row in pairs:
-        digest.update(json.dumps(row, sort_keys=True, ensure_ascii=False).encode())
-    return artifacts_dir() / "cross-encoders" / digest.hexdigest()[:16]
 
 
 # ---------------------------------------------------------------- the scaling experiment
@@ -369,33 +398,40 @@ def most_similar_pair_cross(model, sentences: Sequence[str], batch_size: int = 6
             "seconds": time.perf_counter() - start}
 
 
-def time_scaling(bi, cross, sentences: Sequence[str], ns: Sequence[int], repeats: int = 3,
-                 batch_size: int = 64):
-    """Time 'find the most similar pair among n sentences' for each n, both ways: the median of
-    `repeats` runs after one warm-up, as a table with one row per n (spread: max/min of the runs)."""
-    import pandas as pd
-
-    if max(ns) > len(sentences):
-        raise ValueError(f"n={max(ns)} is more than the {len(sentences)} sentences given; "
-                         "pass more sentences or smaller ns.")
+def run_times(job, repeats: int = 5) -> list[float]:
+    """Seconds of `repeats` calls of job() timed with time.perf_counter, after one untimed warm-up
+    call (the first call pays one-off costs: memory, caches)."""
     if repeats < 1:
-        raise ValueError(f"repeats={repeats}: time each n at least once (3 or more for a median).")
-    most_similar_pair_bi(bi, sentences[:4], batch_size)  # warm-up: first calls pay one-off costs
-    most_similar_pair_cross(cross, sentences[:4], batch_size)
-    rows = []
-    for n in ns:
-        part = list(sentences[:n])
-        bis = [most_similar_pair_bi(bi, part, batch_size) for _ in range(repeats)]
-        crosses = [most_similar_pair_cross(cross, part, batch_size)["seconds"] for _ in range(repeats)]
-        totals = [r["encode_s"] + r["search_s"] for r in bis]
-        rows.append({"n": n, "pairs": pair_count(n),
-                     "bi_encode_s": float(np.median([r["encode_s"] for r in bis])),
-                     "bi_search_s": float(np.median([r["search_s"] for r in bis])),
-                     "bi_s": float(np.median(totals)), "cross_s": float(np.median(crosses)),
-                     "bi_spread": max(totals) / min(totals), "cross_spread": max(crosses) / min(crosses)})
-    table = pd.DataFrame(rows)
-    table["ratio"] = table["cross_s"] / table["bi_s"]
-    return table
+        raise ValueError(f"repeats={repeats}: time the job at least once (5 or more for a median).")
+    job()
+    runs = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        job()
+        runs.append(time.perf_counter() - start)
+    return runs
+
+
+def rate_pairs(sentences: Sequence[str]) -> list[tuple[str, str]]:
+    """Each sentence paired with the next (the last with the first): as many pairs as sentences,
+    each sentence in two pairs, so the pairs hold exactly twice the sentences' tokens."""
+    sentences = list(sentences)
+    if len(sentences) < 2:
+        raise ValueError("Measuring a pair rate needs at least two sentences.")
+    return list(zip(sentences, sentences[1:] + sentences[:1], strict=True))
+
+
+def measure_rates(bi, cross, sentences: Sequence[str], repeats: int = 5, batch_size: int = 64) -> dict:
+    """Throughput at a fixed batch size, median of `repeats` runs: sentences/s of bi.encode and
+    pairs/s of cross.predict (on rate_pairs of the same sentences), with slowest/fastest spreads."""
+    sentences = list(sentences)
+    pairs = rate_pairs(sentences)
+    bi_runs = run_times(lambda: bi.encode(sentences, batch_size=batch_size), repeats)
+    cross_runs = run_times(lambda: cross.predict(pairs, batch_size=batch_size, show_progress_bar=False), repeats)
+    return {"sentences": len(sentences), "pairs": len(pairs), "repeats": repeats, "batch_size": batch_size,
+            "sentences_per_s": len(sentences) / float(np.median(bi_runs)),
+            "pairs_per_s": len(pairs) / float(np.median(cross_runs)),
+            "bi_spread": max(bi_runs) / min(bi_runs), "cross_spread": max(cross_runs) / min(cross_runs)}
 
 
 def time_search(n: int = 10_000, dim: int = 384, seed: int = 0) -> float:
@@ -409,21 +445,21 @@ def time_search(n: int = 10_000, dim: int = 384, seed: int = 0) -> float:
     return time.perf_counter() - start
 
 
-def fit_power_law(ns: Sequence[float], seconds: Sequence[float]) -> tuple[float, float]:
-    """(k, c) of the line log t = log c + k log n fitted on log-log axes: t grows like n^k."""
-    if len(ns) < 2:
-        raise ValueError("Fitting a growth rate needs timings for at least two values of n.")
-    k, log_c = np.polyfit(np.log(np.asarray(ns, float)), np.log(np.asarray(seconds, float)), 1)
-    return float(k), float(np.exp(log_c))
-
-
 @dataclass(frozen=True)
 class CostModel:
-    """Seconds per unit of work, measured: what extrapolation to large n multiplies up."""
+    """Seconds per unit of work, measured: counting the units gives the cost at any n."""
 
-    per_sentence: float  # bi-encoder: encode one sentence
+    per_sentence: float  # bi-encoder: encode one sentence (1 / sentences per second)
     per_entry: float  # bi-encoder: one entry of the n x n similarity matrix
-    per_pair: float  # cross-encoder: one pair through the network
+    per_pair: float  # cross-encoder: one pair through the network (1 / pairs per second)
+
+    @classmethod
+    def from_rates(cls, sentences_per_s: float, pairs_per_s: float, search_s: float = 0.0,
+                   search_n: int = PAPER["n"]) -> CostModel:
+        """The cost model of measured rates, plus a similarity search timed at search_n vectors."""
+        if sentences_per_s <= 0 or pairs_per_s <= 0:
+            raise ValueError(f"rates must be positive, got {sentences_per_s} sentences/s and {pairs_per_s} pairs/s")
+        return cls(per_sentence=1 / sentences_per_s, per_entry=search_s / search_n ** 2, per_pair=1 / pairs_per_s)
 
     def bi(self, n):
         """Bi-encoder seconds for n sentences: n encodings plus an n x n similarity matrix."""
@@ -436,74 +472,32 @@ class CostModel:
         return self.per_pair * n * (n - 1) / 2
 
 
-def fit_costs(table, search_n: int, search_s: float) -> CostModel:
-    """Cost per unit of work from the largest n timed (where fixed overheads weigh least) and
-    from a similarity search measured at `search_n` (see time_search)."""
-    last = table.sort_values("n").iloc[-1]
-    return CostModel(per_sentence=last["bi_encode_s"] / last["n"],
-                     per_entry=search_s / search_n ** 2,
-                     per_pair=last["cross_s"] / last["pairs"])
+def cost_table(costs: CostModel, ns: Sequence[int] = (2, 10, 100, 1_000, 10_000)):
+    """One row per n: pair count, both methods' predicted seconds (and readable), and their ratio."""
+    import pandas as pd
+
+    rows = [{"n": n, "pairs": pair_count(n), "bi_s": float(costs.bi(n)), "cross_s": float(costs.cross(n))}
+            for n in ns]
+    table = pd.DataFrame(rows)
+    table["ratio"] = table["cross_s"] / table["bi_s"]
+    table["bi-encoder"] = table["bi_s"].map(human_time)
+    table["cross-encoder"] = table["cross_s"].map(human_time)
+    return table
 
 
-def extrapolate(table, costs: CostModel, n: int = PAPER["n"]) -> dict:
-    """Predicted seconds at n both ways (cost model), the fitted log-log slopes, and the
-    SBERT paper's figures beside them."""
-    k_bi, c_bi = fit_power_law(table["n"], table["bi_s"])
-    k_cross, c_cross = fit_power_law(table["n"], table["cross_s"])
-    bi, cross = float(costs.bi(n)), float(costs.cross(n))
-    ordered = table.sort_values("n")
-    spreads = [c for c in ("bi_spread", "cross_spread") if c in ordered]
-    return {"n": n, "bi_s": bi, "cross_s": cross, "ratio": cross / bi,
-            "monotone": bool(all(np.all(np.diff(ordered[c].to_numpy()) > 0) for c in ("bi_s", "cross_s"))),
-            "max_spread": float(ordered[spreads].to_numpy().max()) if spreads else 1.0,
-            "pair_vs_sentence_cost": costs.per_pair / costs.per_sentence,
-            "slope_bi": k_bi, "slope_cross": k_cross,
-            "power_law_bi_s": c_bi * n ** k_bi, "power_law_cross_s": c_cross * n ** k_cross,
-            "paper_bi_s": PAPER["bi_s"], "paper_cross_s": PAPER["cross_s"],
-            "paper_ratio": PAPER["cross_s"] / PAPER["bi_s"]}
-
-
-def timing_caveat(est: dict, smoke: bool = False, max_spread: float = 1.5) -> str:
-    """Why this run's timings are not a finding, or "" when they can be read as one: the smoke
-    profile's tiny n, times that do not grow with n, or repeats that disagree (slowest/fastest)."""
-    reasons = (["the smoke profile times only a few tiny n"] if smoke else [])
-    if not est.get("monotone", True):
-        reasons.append("the measured times do not all grow with n")
-    if est.get("max_spread", 1.0) > max_spread:
-        reasons.append(f"repeats of one job differ by up to {est['max_spread']:.1f}x (slowest/fastest)")
-    return "; ".join(reasons)
-
-
-def describe_scaling(est: dict, smoke: bool = False) -> str:
-    """The scaling paragraph of notebook 04, worded from this run's slopes, cost ratio and
-    extrapolation (see extrapolate), so the text cannot contradict the numbers. When the timings
-    are dominated by overhead or noise (timing_caveat), it says so instead of presenting them
-    as a finding."""
-    kb, kc, cost, n = est["slope_bi"], est["slope_cross"], est["pair_vs_sentence_cost"], est["n"]
-    caveat = timing_caveat(est, smoke)
-    cross_word = ("close to" if abs(kc - 2) <= 0.25 else "below" if kc < 2 else "above")
-    bi_word = ("at most linear" if kb <= 1.05 else "a little above linear" if kb <= 1.3
-               else "well above linear: fixed per-call costs still weigh at these small n")
-    cost_word = "close to" if 1.5 <= cost <= 2.5 else "not"
-    warning = (f"Not a finding: {caveat}. Fixed per-call overhead and machine noise dominate these "
-               "timings, so the slopes and the cost ratio below describe this run, not the two "
-               "methods; a cpu or gpu run measures them.\n" if caveat else "")
-    cost_line = (f"One pair pass costs {cost:.2f}x one sentence encoding in this run: an overhead "
-                 "artifact, not the pair's real cost (counting tokens suggests about 2, a pair "
-                 "being two sentences long).\n" if caveat else
-                 f"One pair pass costs {cost:.2f}x one sentence encoding here, {cost_word} the factor "
-                 "of 2 that counting tokens suggests (a pair is two sentences long).\n")
-    return (
-        warning
-        + f"Measured slopes on log-log axes: cross-encoder {kc:.2f}, {cross_word} the 2 of n(n-1)/2 "
-        f"pair passes; bi-encoder {kb:.2f}, {bi_word} (n encodings, plus an n x n similarity "
-        f"matrix that is cheap arithmetic).\n"
-        + cost_line
-        + f"At n = {n:,}: (n-1)/2 = {(n - 1) / 2:,.0f} pairs per sentence x {cost:.2f} = "
-        f"{(n - 1) / 2 * cost:,.0f}x, and with the similarity search included the cost model "
-        f"gives {est['ratio']:,.0f}x ({human_time(est['bi_s'])} vs {human_time(est['cross_s'])}); "
-        f"the SBERT paper's ratio was {est['paper_ratio']:,.0f}x."
-    )
+def scaling_verdict(costs: CostModel, rates: dict, n: int = PAPER["n"]) -> str:
+    """The scaling conclusion at n, worded from the cost model, with how far the measured times
+    would have to be off to flip it (the ratio itself) beside how much the repeats disagreed."""
+    ratio = float(costs.cross(n) / costs.bi(n))
+    spread = max(rates["bi_spread"], rates["cross_spread"])
+    worst = ratio / (rates["bi_spread"] * rates["cross_spread"])
+    faster = "the bi-encoder" if ratio > 1 else "the cross-encoder"
+    robust = ("cannot flip it" if worst > 1 else "could flip it") if ratio > 1 else "decides it"
+    return (f"At n = {n:,}: {human_time(float(costs.bi(n)))} vs {human_time(float(costs.cross(n)))}, "
+            f"{faster} is {max(ratio, 1 / ratio):,.0f}x faster. The pair count fixes the shape; the timings "
+            f"only set the scale: to flip the verdict they would have to be off by {ratio:,.0f}x, while "
+            f"repeats of one job differed by at most {spread:.2f}x (slowest/fastest). Even taking each job's "
+            f"most unfavourable repeat, the ratio stays {worst:,.0f}x: timing noise {robust}.")
 
 
 def human_time(seconds: float) -> str:
@@ -511,32 +505,40 @@ def human_time(seconds: float) -> str:
     for unit, size in (("days", 86_400), ("h", 3_600), ("min", 60)):
         if seconds >= 2 * size:
             return f"{seconds / size:.1f} {unit}"
+    if seconds < 0.01:
+        return f"{seconds * 1000:.2g} ms"
     return f"{seconds:.2g} s" if seconds < 10 else f"{seconds:.0f} s"
 
 
-def scaling_figure(table, costs: CostModel, n_target: int = PAPER["n"]):
-    """Log-log plot: measured times of both methods, the cost model out to n_target, and the
-    SBERT paper's two figures at n = 10,000."""
+def scaling_figure(costs: CostModel, measured: Sequence[dict] = (), n_target: int = PAPER["n"],
+                   title: str | None = None):
+    """Log-log plot of the counting model (n / rate vs n(n-1)/2 / rate) from n = 2 to n_target,
+    the whole jobs timed at small n (`measured`: dicts with n, bi_s, cross_s) and the SBERT
+    paper's two figures at n = 10,000."""
     import plotly.graph_objects as go
 
     from course.viz import PALETTE, style
 
-    grid = np.unique(np.geomspace(table["n"].min(), n_target, 60).round())
+    grid = np.unique(np.geomspace(2, n_target, 80).round())
     fig = go.Figure()
-    for key, label, color, model in (("bi_s", "bi-encoder (SBERT)", PALETTE[0], costs.bi),
-                                     ("cross_s", "cross-encoder", PALETTE[3], costs.cross)):
-        k, _ = fit_power_law(table["n"], table[key])
-        fig.add_scatter(x=table["n"], y=table[key], mode="markers", marker=dict(size=11, color=color),
-                        name=f"{label}: measured (slope {k:.2f})")
-        fig.add_scatter(x=grid, y=model(grid), mode="lines", line=dict(dash="dash", color=color),
-                        name=f"{label}: extrapolated", hovertemplate="n=%{x:.0f}<br>%{y:.3g} s")
+    for key, label, color, model in (("bi_s", "bi-encoder: n / sentences per s", PALETTE[0], costs.bi),
+                                     ("cross_s", "cross-encoder: n(n-1)/2 / pairs per s", PALETTE[3], costs.cross)):
+        fig.add_scatter(x=grid, y=model(grid), mode="lines", line=dict(color=color, width=3), name=label,
+                        hovertemplate="n=%{x:.0f}<br>%{y:.3g} s<extra></extra>")
+        if measured:
+            fig.add_scatter(x=[m["n"] for m in measured], y=[m[key] for m in measured], mode="markers",
+                            marker=dict(size=11, color=color, symbol="circle-open", line=dict(width=3)),
+                            name=f"{label.split(':')[0]}: whole job timed")
     fig.add_scatter(x=[PAPER["n"]] * 2, y=[PAPER["bi_s"], PAPER["cross_s"]], mode="markers+text",
-                    marker=dict(symbol="star", size=16, color="black"), name="SBERT paper (V100)",
+                    marker=dict(symbol="star", size=16, color="black"), name="SBERT paper (V100, BERT-base)",
                     text=["SBERT ~5 s", "BERT ~65 h"], textposition="middle left")
     fig.update_xaxes(type="log", title="n sentences")
     fig.update_yaxes(type="log", title="seconds to find the most similar pair")
     fig.update_layout(legend=dict(orientation="h", y=-0.2))
-    return style(fig, "Most similar pair among n sentences: time grows like n vs n²", height=620)
+    if title is None:
+        title = (f"Most similar pair among n sentences: at n = {n_target:,}, "
+                 f"{human_time(float(costs.bi(n_target)))} vs {human_time(float(costs.cross(n_target)))} here")
+    return style(fig, title, height=620)
 
 
 # ---------------------------------------------------------------- architecture diagram
@@ -665,27 +667,73 @@ def rerank_reciprocal_ranks(bi, cross, queries, corpus: Sequence[str], top_k: in
     return np.array(before), np.array(after)
 
 
-def reranker_training_set(bi, train, negatives: int = 3, limit: int | None = None):
-    """(query, passage, label) rows: each training query's answer (1) and its `negatives` hardest
-    non-answers (0) among the training passages by the bi-encoder (util.mine_hard_negatives)."""
+def random_order_mrr(reciprocal_ranks, k: int) -> float:
+    """Expected MRR@k if each query's top k were shuffled at random: a query whose answer is among
+    the k gets the mean of 1/1 ... 1/k (the k-th harmonic number / k), one whose answer is missing
+    gets 0. A reranker must beat this to have learned anything about the candidates."""
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    found = np.asarray(reciprocal_ranks, dtype=float) > 0
+    return float(found.mean() * sum(1 / r for r in range(1, k + 1)) / k)
+
+
+def fuse_scores(cosines, cross_scores) -> np.ndarray:
+    """Score fusion of one query's candidates: the bi-encoder's cosines and the cross-encoder's
+    logits, each standardised over the candidates, added. A third system, neither model alone."""
+    def z(x):
+        x = np.asarray(x, dtype=float)
+        return (x - x.mean()) / (x.std() or 1.0)
+    return z(cosines) + z(cross_scores)
+
+
+def reranker_training_set(bi, train, negatives: int = 3, limit: int | None = None,
+                          output_format: str = "n-tuple"):
+    """Rows for the reranker: each training query, its answer and its `negatives` hardest
+    non-answers among the training passages by the bi-encoder (util.mine_hard_negatives):
+    (query, positive, negative_1, ...) for a ranking loss, or (query, passage, label) rows with
+    output_format="labeled-pair"."""
     from sentence_transformers.util import mine_hard_negatives
 
     train = train.select(range(min(limit, len(train)))) if limit else train
     pairs = train.select_columns(["query", "positive"])
     return mine_hard_negatives(pairs, bi, corpus=passages(train), num_negatives=negatives,
-                               range_max=10, sampling_strategy="top", output_format="labeled-pair",
+                               range_max=10, sampling_strategy="top", output_format=output_format,
                                verbose=False)
 
 
-def train_reranker(bi, train, p: SbertPreset, seed: int = 0, device: str | None = None,
-                   cache: bool = True):
-    """Notebook 04's reranker end to end (mined labeled pairs, BinaryCrossEntropyLoss, cached by
-    config): (CrossEncoder, info)."""
-    reranker = load_cross_encoder(max_length=64, device=device)
+def train_reranker(start, bi, train, p: SbertPreset, seed: int = 0, cache: bool = True):
+    """Notebook 04's reranker end to end: a copy of `start` (the section-4 cross-encoder) trained
+    with MultipleNegativesRankingLoss on mined (query, answer, hard negatives) rows, cached by
+    config. Returns (CrossEncoder, info)."""
+    import copy
+
+    from sentence_transformers.cross_encoder.losses import MultipleNegativesRankingLoss
+
+    reranker = copy.deepcopy(start)
     data = reranker_training_set(bi, train, p.rerank_negatives, p.rerank_queries)
-    info = train_cross_encoder(reranker, data, epochs=p.rerank_epochs, learning_rate=p.rerank_learning_rate,
-                               head_learning_rate=p.head_learning_rate, seed=seed, cache=cache)
+    info = train_cross_encoder(reranker, data, loss=MultipleNegativesRankingLoss(reranker),
+                               epochs=p.rerank_epochs, batch_size=p.rerank_batch_size,
+                               learning_rate=p.rerank_learning_rate, head_learning_rate=None,
+                               seed=seed, cache=cache, name=RERANKER_RUN)
     return reranker, info
+
+
+def train_sts_cross_encoder(bi, p: SbertPreset, profile_seed: int = 0, device: str | None = None,
+                            cache: bool = True):
+    """Notebook 04's section-4 cross-encoder end to end: the packaged backbone with a new head,
+    trained on STS dev + NLI train + random negatives with the bi-encoder `bi` as teacher
+    (cross_training_pairs), cached by config. Returns (CrossEncoder, info)."""
+    from course.datasets import load_nli, load_sts
+    from course.env import seed_everything
+
+    seed_everything(profile_seed)
+    ce = load_cross_encoder(device=device)
+    pairs = cross_training_pairs(load_sts(split="dev"), load_nli(split="train"), limit=p.train_pairs,
+                                 seed=profile_seed, teacher=bi)
+    info = train_cross_encoder(ce, pairs, epochs=p.epochs, batch_size=p.train_batch_size,
+                               learning_rate=p.learning_rate, head_learning_rate=p.head_learning_rate,
+                               seed=profile_seed, cache=cache, name=STS_RUN)
+    return ce, info
 
 
 def rerank_figure(table, title: str = "Bi-encoder order → cross-encoder order"):

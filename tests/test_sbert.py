@@ -3,7 +3,6 @@
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from datasets import Dataset
@@ -121,6 +120,27 @@ def test_cross_training_pairs_labels_and_no_test_split():
         sb.cross_training_pairs(dev, nli.map(lambda r: {"label": "maybe"}))
 
 
+def test_cross_training_pairs_with_a_teacher(bi):
+    dev = course.load_sts(split="dev").select(range(6))
+    nli = course.load_nli(split="train").select(range(20))
+    plain = sb.cross_training_pairs(dev, nli)
+    taught = sb.cross_training_pairs(dev, nli, teacher=bi)
+    assert [(r["sentence1"], r["sentence2"]) for r in taught] == [(r["sentence1"], r["sentence2"]) for r in plain]
+    kinds = {(r["premise"], r["hypothesis"]): r["label"] for r in nli}
+    gold = {(r["sentence1"], r["sentence2"]): r["score"] for r in dev}
+    soft = [r for r in taught if kinds.get((r["sentence1"], r["sentence2"])) != "contradiction"
+            and (r["sentence1"], r["sentence2"]) not in gold]
+    expected = sb.teacher_scores(bi, soft)
+    assert np.allclose([r["label"] for r in soft], np.clip(expected, 0, None), atol=1e-5)
+    for r in taught:
+        if kinds.get((r["sentence1"], r["sentence2"])) == "contradiction":
+            assert r["label"] == sb.NLI_SCORES["contradiction"]  # what the teacher misses keeps its label
+        if (r["sentence1"], r["sentence2"]) in gold:
+            assert r["label"] == pytest.approx(gold[(r["sentence1"], r["sentence2"])])
+    assert len({round(r["label"], 3) for r in soft}) > 10  # graded, not one number per NLI label
+    assert sb.teacher_scores(bi, []) == []
+
+
 def test_train_cross_encoder_moves_scores_towards_labels():
     ce = sb.load_cross_encoder(device="cpu")
     pairs = Dataset.from_dict({"sentence1": ["A dog barks."] * 4 + ["A cat sleeps."] * 4,
@@ -147,6 +167,7 @@ def test_train_cross_encoder_cache_and_ranking_loss(tmp_path, monkeypatch):
     from sentence_transformers.cross_encoder.losses import MultipleNegativesRankingLoss
 
     monkeypatch.setenv("COURSE_ARTIFACTS", str(tmp_path))
+    monkeypatch.setenv("COURSE_CACHE", "1")  # the course cache, which the smoke profile leaves off
     rows = Dataset.from_dict({"query": ["dog that barks", "cat asleep"], "positive": ["A dog barks.", "A cat sleeps."],
                               "negative": ["A dog sleeps.", "A cat barks."]})
 
@@ -167,6 +188,12 @@ def test_train_cross_encoder_cache_and_ranking_loss(tmp_path, monkeypatch):
     changed = sb.train_cross_encoder(other, rows, loss=MultipleNegativesRankingLoss(other, num_negatives=1),
                                      epochs=2, batch_size=2, cache=True)
     assert not changed["cached"]  # another setting, another cache entry
+    entries = course.cache.entries()
+    assert len(entries) == 2 and {e["name"] for e in entries} == {"04 cross-encoder training"}
+    monkeypatch.setenv("COURSE_CACHE", "0")
+    off = fresh()
+    assert not sb.train_cross_encoder(off, rows, loss=MultipleNegativesRankingLoss(off, num_negatives=1),
+                                      epochs=1, batch_size=2, cache=True)["cached"]  # the cache switched off
     with pytest.raises(course.DataError, match="label"):
         sb.train_cross_encoder(fresh(), rows)  # BinaryCrossEntropyLoss needs labels
 
@@ -206,92 +233,83 @@ def test_most_similar_pair_both_ways(bi, cross):
     assert 0 <= out["i"] < out["j"] < 4 and out["seconds"] > 0
 
 
-def test_time_scaling_table(bi, cross):
-    texts = course.load_corpus()["text"][:6]
-    table = sb.time_scaling(bi, cross, texts, ns=(3, 6))
-    assert table["n"].tolist() == [3, 6] and table["pairs"].tolist() == [3, 15]
-    assert (table[["bi_s", "cross_s"]] > 0).all().all()
-    assert (table[["bi_spread", "cross_spread"]] >= 1).all().all()
+def test_run_times_warm_up_then_repeats():
+    calls = []
+    runs = sb.run_times(lambda: calls.append(1), repeats=5)
+    assert len(runs) == 5 and len(calls) == 6 and all(r >= 0 for r in runs)  # one untimed warm-up
     with pytest.raises(ValueError, match="at least once"):
-        sb.time_scaling(bi, cross, texts, ns=(3,), repeats=0)
-    with pytest.raises(ValueError, match="more than"):
-        sb.time_scaling(bi, cross, texts, ns=(3, 7))
+        sb.run_times(lambda: None, repeats=0)
 
 
-def test_fit_power_law_recovers_exponent():
-    ns = np.array([8, 16, 32, 64])
-    k, c = sb.fit_power_law(ns, 0.002 * ns ** 2.0)
-    assert k == pytest.approx(2.0) and c == pytest.approx(0.002)
-    with pytest.raises(ValueError, match="two values"):
-        sb.fit_power_law([8], [1.0])
+def test_rate_pairs_hold_twice_the_sentences():
+    pairs = sb.rate_pairs(["a", "b", "c"])
+    assert pairs == [("a", "b"), ("b", "c"), ("c", "a")]
+    assert sorted(t for p in pairs for t in p) == ["a", "a", "b", "b", "c", "c"]  # each sentence twice
+    with pytest.raises(ValueError, match="two sentences"):
+        sb.rate_pairs(["a"])
 
 
-def _synthetic_table():
-    ns = np.array([8, 16, 32])
-    return pd.DataFrame({"n": ns, "pairs": ns * (ns - 1) // 2, "bi_encode_s": 0.01 * ns,
-                         "bi_search_s": 1e-6 * ns ** 2, "bi_s": 0.01 * ns + 1e-6 * ns ** 2,
-                         "cross_s": 0.02 * ns * (ns - 1) / 2})
+def test_measure_rates(bi, cross):
+    texts = course.load_corpus()["text"][:8]
+    rates = sb.measure_rates(bi, cross, texts, repeats=3, batch_size=4)
+    assert rates["sentences"] == rates["pairs"] == 8 and rates["repeats"] == 3
+    assert rates["sentences_per_s"] > 0 and rates["pairs_per_s"] > 0
+    assert rates["bi_spread"] >= 1 and rates["cross_spread"] >= 1
 
 
-def test_cost_model_and_extrapolation():
-    table = _synthetic_table()
-    costs = sb.fit_costs(table, search_n=10_000, search_s=2.0)
+def test_cost_model_counts_sentences_and_pairs():
+    costs = sb.CostModel.from_rates(sentences_per_s=100.0, pairs_per_s=50.0, search_s=2.0, search_n=10_000)
     assert costs.per_sentence == pytest.approx(0.01) and costs.per_pair == pytest.approx(0.02)
     assert costs.per_entry == pytest.approx(2e-8)
-    out = sb.extrapolate(table, costs, n=10_000)
-    assert out["cross_s"] == pytest.approx(0.02 * 49_995_000)
-    assert out["bi_s"] == pytest.approx(0.01 * 10_000 + 2.0)
-    assert out["ratio"] == pytest.approx(out["cross_s"] / out["bi_s"])
-    assert out["pair_vs_sentence_cost"] == pytest.approx(2.0)
-    assert out["slope_cross"] > 1.8 and out["paper_ratio"] == pytest.approx(65 * 3600 / 5)
+    assert float(costs.bi(10_000)) == pytest.approx(100 + 2.0)  # n / rate + the n x n matrix
+    assert float(costs.cross(10_000)) == pytest.approx(49_995_000 / 50)  # n(n-1)/2 / rate
+    assert float(costs.cross(2)) == pytest.approx(0.02) and float(costs.bi(2)) == pytest.approx(0.02 + 8e-8)
+    with pytest.raises(ValueError, match="positive"):
+        sb.CostModel.from_rates(0.0, 50.0)
+
+
+def test_cost_table_rows_and_ratio():
+    costs = sb.CostModel.from_rates(100.0, 50.0)
+    table = sb.cost_table(costs, ns=(2, 10, 10_000))
+    assert table["n"].tolist() == [2, 10, 10_000] and table["pairs"].tolist() == [1, 45, 49_995_000]
+    assert table["ratio"].tolist() == pytest.approx([1.0, 9.0, 9999.0])  # (n-1)/2 x pair/sentence cost
+    assert table["cross-encoder"].iloc[-1] == sb.human_time(49_995_000 / 50)
 
 
 def test_time_search_is_positive_and_fast():
     assert 0 < sb.time_search(n=500, dim=16) < 5
 
 
-def test_describe_scaling_words_follow_the_numbers():
-    est = sb.extrapolate(_synthetic_table(), sb.fit_costs(_synthetic_table(), 10_000, 2.0), n=10_000)
-    text = sb.describe_scaling(est)
-    assert f"cross-encoder {est['slope_cross']:.2f}, close to the 2" in text
-    assert "2.00x one sentence encoding here, close to the factor of 2" in text
-    assert f"{est['ratio']:,.0f}x" in text and "= 9,999x" in text
-    steep = {**est, "slope_bi": 1.61, "pair_vs_sentence_cost": 0.37, "slope_cross": 1.5}
-    text = sb.describe_scaling(steep)
-    assert "1.61, well above linear" in text and "0.37x one sentence encoding here, not the factor" in text
-    assert "1.50, below the 2" in text
-    assert est["monotone"] and "Not a finding" not in sb.describe_scaling(est)
-
-
-def test_describe_scaling_flags_overhead_dominated_timings():
-    table = _synthetic_table().assign(bi_spread=1.1, cross_spread=1.2)
-    est = sb.extrapolate(table, sb.fit_costs(table, 10_000, 2.0), n=10_000)
-    assert est["monotone"] and est["max_spread"] == pytest.approx(1.2) and sb.timing_caveat(est) == ""
-    assert "the smoke profile" in sb.describe_scaling(est, smoke=True)
-    slower = table.assign(bi_s=table["bi_s"][::-1].to_numpy())  # bigger n, less time: overhead
-    est = sb.extrapolate(slower, sb.fit_costs(slower, 10_000, 2.0), n=10_000)
-    text = sb.describe_scaling(est)
-    assert not est["monotone"] and text.startswith("Not a finding: the measured times do not all grow")
-    assert "an overhead artifact" in text and "here, close to the factor" not in text
-    noisy = table.assign(cross_spread=[1.0, 1.7, 3.3])
-    est = sb.extrapolate(noisy, sb.fit_costs(noisy, 10_000, 2.0), n=10_000)
-    assert "differ by up to 3.3x" in sb.describe_scaling(est)
+def test_scaling_verdict_words_follow_the_numbers():
+    costs = sb.CostModel.from_rates(100.0, 50.0)
+    steady = {"bi_spread": 1.05, "cross_spread": 1.1}
+    text = sb.scaling_verdict(costs, steady, n=10_000)
+    assert "100 s vs 11.6 days, the bi-encoder is 9,999x faster" in text and "off by 9,999x" in text
+    assert "at most 1.10x" in text and "stays 8,657x: timing noise cannot flip it" in text
+    noisy = {"bi_spread": 2.0, "cross_spread": 3.0}  # a 6x worst case against a 2x ratio at n = 3
+    assert "timing noise could flip it" in sb.scaling_verdict(costs, noisy, n=3)
+    cheap_pairs = sb.CostModel.from_rates(100.0, 10_000.0)  # pairs 100x cheaper than sentences
+    assert "the cross-encoder is" in sb.scaling_verdict(cheap_pairs, steady, n=10)
 
 
 def test_human_time():
     assert sb.human_time(4.2) == "4.2 s"
     assert sb.human_time(65 * 3600) == "2.7 days"
     assert sb.human_time(600) == "10.0 min"
+    assert sb.human_time(0.0042) == "4.2 ms"
 
 
 def test_scaling_figure_traces():
-    table = _synthetic_table()
-    fig = sb.scaling_figure(table, sb.fit_costs(table, 10_000, 2.0))
+    costs = sb.CostModel.from_rates(100.0, 50.0, 2.0)
+    measured = [{"n": 8, "bi_s": 0.08, "cross_s": 0.6}, {"n": 24, "bi_s": 0.24, "cross_s": 5.5}]
+    fig = sb.scaling_figure(costs, measured)
     names = [t.name for t in fig.data]
-    assert len(fig.data) == 5 and names[-1] == "SBERT paper (V100)"
+    assert len(fig.data) == 5 and names[-1].startswith("SBERT paper")
     assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
-    assert max(fig.data[1].x) == 10_000  # the extrapolation reaches n = 10,000
-    assert list(fig.data[-1].y) == [5.0, 65 * 3600.0]
+    assert min(fig.data[0].x) == 2 and max(fig.data[0].x) == 10_000  # the count reaches n = 10,000
+    assert list(fig.data[-1].y) == [5.0, 65 * 3600.0] and list(fig.data[1].x) == [8, 24]
+    assert "102 s vs 11.6 days here" in fig.layout.title.text  # the title states the numbers
+    assert len(sb.scaling_figure(costs).data) == 3  # without timed jobs: two lines and the paper
 
 
 def test_architecture_figure():
@@ -327,12 +345,35 @@ def test_rerank_helpers(bi, cross, tmp_path):
     assert before.shape == after.shape == (4,) and ((before > 0) == (after > 0)).all()
     assert set(np.round(1 / before[before > 0])) <= {1, 2, 3, 4, 5}
     mined = sb.reranker_training_set(bi, sb.load_rerank(split="train"), negatives=2, limit=3)
-    assert mined.column_names == ["query", "positive", "label"] and len(mined) == 9
-    assert sorted(mined["label"]) == [0] * 6 + [1] * 3
+    assert mined.column_names == ["query", "positive", "negative_1", "negative_2"] and len(mined) == 3
     train = sb.load_rerank(split="train").select(range(3))
-    negatives = {r["positive"] for r in mined if r["label"] == 0}
-    assert negatives <= set(sb.passages(train)) - set(train["positive"])
-    assert {r["positive"] for r in mined if r["label"] == 1} == set(train["positive"])
+    negatives = set(mined["negative_1"]) | set(mined["negative_2"])
+    assert negatives <= set(sb.passages(train)) - set(train["positive"])  # training passages, no answers
+    assert list(mined["positive"]) == list(train["positive"])
+    pairs = sb.reranker_training_set(bi, train, negatives=2, output_format="labeled-pair")
+    assert pairs.column_names == ["query", "positive", "label"] and sorted(pairs["label"]) == [0] * 6 + [1] * 3
+
+
+def test_random_order_mrr_is_the_mean_of_shuffles():
+    import random
+
+    rr = np.array([1.0, 0.5, 0.0, 0.2])  # three answers among the top 10, one missing
+    expected = 0.75 * sum(1 / r for r in range(1, 11)) / 10
+    assert sb.random_order_mrr(rr, 10) == pytest.approx(expected)
+    rng, ranks = random.Random(0), []
+    for _ in range(20_000):  # shuffle a top 10 holding the answer: where does it land?
+        ranks.append(1 / (rng.randrange(10) + 1))
+    assert np.mean(ranks) == pytest.approx(sb.random_order_mrr([1.0], 10), abs=0.01)
+    assert sb.random_order_mrr([0.0, 0.0], 10) == 0.0 and sb.random_order_mrr([1.0], 1) == 1.0
+    with pytest.raises(ValueError, match="at least 1"):
+        sb.random_order_mrr([1.0], 0)
+
+
+def test_fuse_scores_standardises_both():
+    fused = sb.fuse_scores([0.9, 0.8, 0.1], [-5.0, 5.0, 0.0])
+    assert fused.shape == (3,) and abs(fused.sum()) < 1e-9  # each part has mean 0
+    assert int(np.argmax(fused)) == 1  # second by cosine, first by the cross-encoder: wins the sum
+    assert np.allclose(sb.fuse_scores([1.0, 1.0], [2.0, 0.0]), [1.0, -1.0])  # a constant part adds nothing
 
 
 # ---- exercises: retrieve then rerank
@@ -396,26 +437,39 @@ def test_benchmark_prints_json(capsys):
     spec = importlib.util.spec_from_file_location("bi_vs_cross", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    report = bench.main(["--ns", "3", "5", "--target", "400", "--device", "cpu", "--repeats", "1"])
+    report = bench.main(["--sentences", "6", "--target", "400", "--device", "cpu", "--repeats", "3",
+                         "--check-ns", "3", "5"])
     printed = json.loads(capsys.readouterr().out)
-    assert printed["extrapolated"]["n"] == 400 and [r["n"] for r in printed["measured"]] == [3, 5]
-    assert report["extrapolated"]["cross_s"] > 0 and printed["extrapolated"]["paper_bi_s"] == 5.0
+    assert printed["target"]["n"] == 400 and [r["n"] for r in printed["whole_jobs"]] == [3, 5]
+    assert printed["rates"]["sentences"] == 6 and printed["rates"]["repeats"] == 3
+    assert report["target"]["cross_s"] > 0 and printed["paper"]["bi_s"] == 5.0
+    target = printed["target"]
+    assert target["ratio"] == pytest.approx(target["cross_s"] / target["bi_s"], rel=0.01)
+    with pytest.raises(SystemExit, match="between 2"):
+        bench.main(["--sentences", "1", "--device", "cpu"])
 
 
-def test_rerank_benchmark_prints_one_json_line(capsys, tmp_path, monkeypatch):
+def test_rerank_benchmark_prints_one_json_line_per_attempt(capsys, tmp_path, monkeypatch):
     import importlib.util
     import json
     from pathlib import Path
 
     monkeypatch.setenv("COURSE_ARTIFACTS", str(tmp_path))
     monkeypatch.setenv("COURSE_PROFILE", "smoke")
+    monkeypatch.setenv("COURSE_CACHE", "1")  # so the second call below loads what the first trained
     path = Path(__file__).resolve().parent.parent / "benchmarks" / "rerank.py"
     spec = importlib.util.spec_from_file_location("rerank_bench", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    report = bench.main([])
-    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert {"n_queries", "bi_mrr", "rerank_mrr", "ci_low", "ci_high", "train_seconds"} <= set(last)
-    assert last == report and last["n_queries"] == len(sb.load_rerank(split="test"))
-    assert last["ci_low"] <= last["rerank_mrr"] - last["bi_mrr"] <= last["ci_high"]
-    assert not last["cached"] and bench.main([])["cached"]  # the second run loads the trained model
+    attempts = ["sts-then-mnrl", "fusion-bi+sts-then-mnrl"]
+    reports = bench.main(["--attempts", *attempts])
+    lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert lines == reports and [r["attempt"] for r in lines] == attempts
+    for r in lines:
+        assert {"attempt", "n_queries", "bi_mrr", "rerank_mrr", "random_mrr", "ci_low", "ci_high",
+                "train_seconds"} <= set(r)
+        assert r["n_queries"] == len(sb.load_rerank(split="test"))
+        assert r["ci_low"] <= r["rerank_mrr"] - r["bi_mrr"] <= r["ci_high"]
+        assert 0 < r["random_mrr"] < r["bi_mrr"] <= 1  # the bi-encoder beats a random order of its own top k
+    assert lines[0]["bi_mrr"] == lines[1]["bi_mrr"] and lines[0]["train_seconds"] == lines[1]["train_seconds"] > 0
+    assert not lines[0]["cached"] and bench.main(["--attempts", "sts-then-mnrl"])[0]["cached"]  # cached by config
