@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 import statistics
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from course.datasets import COURSE, HUB_NLI, load_corpus, load_nli, load_queries
 from course.env import Profile, artifacts_dir
 from course.env import device as default_device
 from course.models import DEFAULT_MODEL
+from course.timings import run_times
 
 TOP_K = 10
 MATRYOSHKA_DIMS = (384, 256, 128, 64, 32)
@@ -450,15 +450,7 @@ def hnsw_index(vectors: np.ndarray, m: int, ef_construction: int):
 
 def median_seconds(fn: Callable[[], object], repeats: int = 3) -> float:
     """Median wall time of `repeats` calls (after one untimed warm-up call)."""
-    if repeats < 1:
-        raise ValueError(f"repeats must be at least 1, got {repeats}")
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(run_times(fn, repeats))
 
 
 def search_ms(index, queries: np.ndarray, k: int = TOP_K, repeats: int = 3) -> float:

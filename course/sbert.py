@@ -31,6 +31,7 @@ from course.datasets import DATA_DIR, DataError, read_jsonl
 from course.env import Profile, is_online
 from course.env import device as default_device
 from course.models import ModelUnavailableError, packaged_model_path
+from course.timings import run_times  # noqa: F401  (sb.run_times: notebook 04 and benchmarks/ time jobs with it)
 
 # Hub cross-encoders for the online path: the STS model whose score ANCHORS.md quotes (sbert.net,
 # STSb test Spearman x100 = 90.17), and a reranker trained on MS MARCO search queries.
@@ -396,20 +397,6 @@ def most_similar_pair_cross(model, sentences: Sequence[str], batch_size: int = 6
     best = int(np.argmax(scores))
     return {"i": index[best][0], "j": index[best][1], "score": float(scores[best]),
             "seconds": time.perf_counter() - start}
-
-
-def run_times(job, repeats: int = 5) -> list[float]:
-    """Seconds of `repeats` calls of job() timed with time.perf_counter, after one untimed warm-up
-    call (the first call pays one-off costs: memory, caches)."""
-    if repeats < 1:
-        raise ValueError(f"repeats={repeats}: time the job at least once (5 or more for a median).")
-    job()
-    runs = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        job()
-        runs.append(time.perf_counter() - start)
-    return runs
 
 
 def rate_pairs(sentences: Sequence[str]) -> list[tuple[str, str]]:

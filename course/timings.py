@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -293,3 +294,17 @@ def cli(argv: list[str]) -> int:
                 f"[{c.number}] {c.seconds:.0f} s" for c in slow)))
         print()
     return 0
+
+
+def run_times(job, repeats: int = 5) -> list[float]:
+    """Seconds of `repeats` calls of job() timed with time.perf_counter, after one untimed warm-up
+    call (the first call pays one-off costs: memory, caches)."""
+    if repeats < 1:
+        raise ValueError(f"repeats={repeats}: time the job at least once (5 or more for a median).")
+    job()
+    runs = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        job()
+        runs.append(time.perf_counter() - start)
+    return runs
