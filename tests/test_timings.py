@@ -17,7 +17,6 @@ from course.env import CourseError
 #   python -m course run --profile cpu && python -m course timings --minutes --write
 # and then empties this set. Until then their test is expected to fail (strict: it fails as
 # soon as a listed notebook does follow the rule, so the set cannot go stale).
-PENDING = {"01", "02", "03", "04", "05", "06", "07", "08", "09"}
 
 
 def _cell(source, start, seconds, outputs=()):
@@ -145,11 +144,9 @@ def test_cli_prints_tables_and_json(tmp_path):
 
 
 @pytest.mark.parametrize("path", nbtools.notebooks(), ids=lambda p: p.name[:2])
-def test_first_cell_minutes_follow_the_rule(path, request):
+def test_first_cell_minutes_follow_the_rule(path):
     """The README's minutes come from the rule, computed from the notebook file alone: the cpu
     run time it uses is the one recorded in the notebook's metadata with the minutes."""
-    if path.name[:2] in PENDING:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="applied once parallel notebook edits merge"))
     nb = nbformat.read(path, as_version=4)
     m = timings.minutes(nb, name=path.name)
     assert m.run_s is not None, (f"{path.name} has no cpu run time in its metadata: run it in the cpu profile and "
