@@ -204,7 +204,7 @@ def test_on_colab_the_box_mounts_drive_and_moves_the_artifacts(fake_colab, use_d
 def test_course_artifacts_routes_every_artifact_the_notebooks_share(monkeypatch, tmp_path):
     """Drive (COURSE_ARTIFACTS) holds what 05 writes and 06 reads, what 06 and `python -m course
     train` save and 07 loads, and every cache, in every profile (smoke too: no smoke/ subfolder)."""
-    from course import efficiency, evaluation, sbert, training, triplets
+    from course import cache, efficiency, evaluation, training, triplets
 
     drive = tmp_path / "MyDrive" / "embedding-course" / "artifacts"
     monkeypatch.setenv("COURSE_ARTIFACTS", str(drive))
@@ -220,8 +220,7 @@ def test_course_artifacts_routes_every_artifact_the_notebooks_share(monkeypatch,
     assert saved == [drive / "models" / training.MODEL_NAME]
     assert training.parser().parse_args([]).output is None
     assert evaluation.result_cache(env.profile()).cache_path == drive / "mteb"  # 07's MTEB results (cpu)
-    no_weights = types.SimpleNamespace(state_dict=dict)
-    assert sbert._cache_folder(no_weights, [], {}).parent == drive / "cross-encoders"  # 04's cached reranker
+    assert cache.root() == drive / "cache"  # the cached steps: 04's cross-encoders, 06's and 08's runs
 
 
 def test_the_banner_says_where_artifacts_go(monkeypatch):
