@@ -70,12 +70,6 @@ class SemanticMap:
         return layouts[method]
 
 
-def topic_colors(topics: Sequence[str]) -> dict[str, str]:
-    """A fixed colour per topic from the course palette (same topic, same colour everywhere)."""
-    names = list(dict.fromkeys(topics))
-    return {t: PALETTE[i % len(PALETTE)] for i, t in enumerate(names)}
-
-
 VIEWS = {"umap": "UMAP (cosine): keeps neighbourhoods", "pca": "PCA: keeps {:.0%} of the variance"}
 HOVER = {"sentence": True, "x": False, "y": False}
 
